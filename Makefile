@@ -1,0 +1,83 @@
+# egresswatch: eBPF egress monitor for LLM API traffic.
+#   make            build ./egresswatch
+#   make test       unit and integration tests (root, real kernel)
+#   make install    PREFIX=/usr/local DESTDIR=
+VERSION := $(shell cat VERSION)
+BUILD := build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+LIBS := libbpf jansson libcap
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
+	  -DEW_VERSION='"$(VERSION)"' -Iheaders -Iuser -I$(BUILD) \
+	  $(shell $(PKG_CONFIG) --cflags $(LIBS))
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS)) -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Iheaders -Wall
+
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# CO-RE: compile against the running kernel's BTF (or VMLINUX_BTF=FILE); the
+# committed headers/vmlinux.h serves where neither exists.
+VMLINUX_BTF ?= $(wildcard /sys/kernel/btf/vmlinux)
+
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/%.o,$(USER_SRCS))
+BPF_OBJS := $(BUILD)/egresswatch.bpf.o
+SKELS := $(BUILD)/egresswatch.skel.h
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.SECONDARY:
+.PHONY: all test unit-test integration-test install clean deps
+all: egresswatch
+
+deps:
+	tools/install-deps.sh
+
+$(BUILD):
+	mkdir -p $(BUILD)/tests
+
+$(BUILD)/vmlinux.h: | $(BUILD)
+ifneq ($(VMLINUX_BTF),)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+else
+	cp headers/vmlinux.h $@
+endif
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c headers/egresswatch.h $(BUILD)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: user/%.c $(wildcard user/*.h) headers/egresswatch.h $(SKELS) | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+egresswatch: $(BUILD)/main.o $(USER_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(USER_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(USER_OBJS) $(LDLIBS) -lcmocka -o $@
+
+unit-test: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+integration-test: egresswatch
+	python3 -m pytest -v tests/integration
+
+test: deps
+	$(MAKE) unit-test
+	$(MAKE) integration-test
+
+PREFIX ?= /usr/local
+install: egresswatch
+	install -D -m 0755 egresswatch $(DESTDIR)$(PREFIX)/sbin/egresswatch
+
+clean:
+	rm -rf $(BUILD) egresswatch

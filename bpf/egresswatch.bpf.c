@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Per-process accounting of outbound sockets, on hooks that this fleet's
+ * kernels allow (no kprobes, no fentry): cgroup sock_addr hooks learn who owns
+ * a socket, cgroup_skb hooks count its payload, the inet_sock_set_state
+ * raw tracepoint and cgroup/sock_release report its end. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "egresswatch.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define TCP_CLOSE 7
+#define IPV6_MAX_EXT_HEADERS 4
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ew_owner);
+} owners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* set by the loader before load */
+	__type(key, struct ew_flow_key);
+	__type(value, struct ew_flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EW_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_add(__u32 id, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &id);
+
+	if (v)
+		*v += n;
+}
+
+/* Process context: remember who owns the socket. The first recorder wins, so a
+ * socket inherited across fork stays with the process that opened the flow. */
+static __always_inline void record_owner(struct bpf_sock *sk)
+{
+	struct ew_owner *o;
+	__u64 uid_gid;
+
+	if (!sk)
+		return;
+	o = bpf_sk_storage_get(&owners, sk, 0, 0);
+	if (o)
+		return;
+	o = bpf_sk_storage_get(&owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o) {
+		stat_add(EW_STAT_OWNER_STORAGE_FULL, 1);
+		return;
+	}
+	o->tgid = bpf_get_current_pid_tgid() >> 32;
+	uid_gid = bpf_get_current_uid_gid();
+	o->uid = (__u32)uid_gid;
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+SEC("cgroup/connect4")
+int ew_connect4(struct bpf_sock_addr *ctx)
+{
+	record_owner(ctx->sk);
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int ew_connect6(struct bpf_sock_addr *ctx)
+{
+	record_owner(ctx->sk);
+	return 1;
+}
+
+SEC("cgroup/sendmsg4")
+int ew_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	record_owner(ctx->sk);
+	return 1;
+}
+
+SEC("cgroup/sendmsg6")
+int ew_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	record_owner(ctx->sk);
+	return 1;
+}
+
+struct packet {
+	__u64 payload;     /* transport payload bytes */
+	__u8 peer[16];
+	__u16 peer_port;
+	__u8 proto;
+};
+
+static __always_inline void set_v4mapped(__u8 out[16], __u32 addr)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(out + 12, &addr, 4);
+}
+
+/* skb->data is at the network header on both cgroup_skb hooks. Returns the
+ * offset of the transport header, or -1 for anything but TCP and UDP. */
+static __always_inline int parse_ip(struct __sk_buff *skb, bool egress, struct packet *p)
+{
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			return -1;
+		p->proto = ip.protocol;
+		set_v4mapped(p->peer, egress ? ip.daddr : ip.saddr);
+		return ip.ihl * 4;
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		__u8 ext[2];
+		int off = sizeof(ip6);
+		__u8 next;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return -1;
+		__builtin_memcpy(p->peer, egress ? &ip6.daddr : &ip6.saddr, 16);
+		next = ip6.nexthdr;
+		for (int i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
+			if (next != 0 && next != 43 && next != 60 && next != 44)
+				break;
+			if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)))
+				return -1;
+			off += next == 44 ? 8 : (ext[1] + 1) * 8;
+			next = ext[0];
+		}
+		p->proto = next;
+		return off;
+	}
+	return -1;
+}
+
+static __always_inline int parse_packet(struct __sk_buff *skb, bool egress, struct packet *p)
+{
+	__u16 ports[2];
+	int thoff = parse_ip(skb, egress, p);
+	int thlen;
+
+	if (thoff < 0)
+		return -1;
+	if (p->proto == IPPROTO_TCP) {
+		__u8 doff;
+
+		if (bpf_skb_load_bytes(skb, thoff + 12, &doff, 1))
+			return -1;
+		thlen = (doff >> 4) * 4;
+	} else if (p->proto == IPPROTO_UDP) {
+		thlen = 8;
+	} else {
+		return -1;
+	}
+	if (bpf_skb_load_bytes(skb, thoff, ports, sizeof(ports)))
+		return -1;
+	p->peer_port = bpf_ntohs(egress ? ports[1] : ports[0]);
+	if (skb->len < thoff + thlen)
+		return -1;
+	p->payload = skb->len - thoff - thlen;
+	return 0;
+}
+
+static __always_inline struct ew_flow *flow_for(struct ew_flow_key *key, struct ew_owner *owner,
+						 struct bpf_sock *sk)
+{
+	struct ew_flow *f = bpf_map_lookup_elem(&flows, key);
+	struct ew_flow init = {};
+
+	if (f)
+		return f;
+	/* A closed TCP socket can still see a stray packet; recreating its flow
+	 * here would leave an entry that no close event will ever remove. */
+	if (key->proto == IPPROTO_TCP && sk->state == TCP_CLOSE)
+		return NULL;
+	init.owner = *owner;
+	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&flows, key);
+}
+
+static __always_inline int count(struct __sk_buff *skb, bool egress)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct ew_flow_key key = {};
+	struct packet p = {};
+	struct ew_owner *owner;
+	struct ew_flow *f;
+	__u64 segs;
+
+	if (!sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 1;
+	owner = bpf_sk_storage_get(&owners, sk, 0, 0);
+	if (!owner)
+		return 1; /* not an outbound socket: nothing of ours */
+	if (parse_packet(skb, egress, &p))
+		return 1;
+	key.cookie = bpf_get_socket_cookie(skb);
+	__builtin_memcpy(key.peer, p.peer, sizeof(key.peer));
+	key.peer_port = p.peer_port;
+	key.proto = p.proto;
+	f = flow_for(&key, owner, sk);
+	if (!f) {
+		stat_add(EW_STAT_FLOW_MAP_FULL, 1);
+		stat_add(EW_STAT_BYTES_UNACCOUNTED, p.payload);
+		return 1;
+	}
+	segs = skb->gso_segs ? skb->gso_segs : 1;
+	if (egress) {
+		__sync_fetch_and_add(&f->tx_bytes, p.payload);
+		__sync_fetch_and_add(&f->tx_packets, segs);
+	} else {
+		__sync_fetch_and_add(&f->rx_bytes, p.payload);
+		__sync_fetch_and_add(&f->rx_packets, segs);
+	}
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int ew_egress(struct __sk_buff *skb)
+{
+	return count(skb, true);
+}
+
+SEC("cgroup_skb/ingress")
+int ew_ingress(struct __sk_buff *skb)
+{
+	return count(skb, false);
+}
+
+/* The end of a TCP flow, for every socket including those opened before we
+ * started. Final counters go to user space and the entry is freed at once, so
+ * connection churn does not fill the map between two reads. A raw tracepoint:
+ * it needs no tracefs mount, which many hosts do not have. */
+SEC("raw_tp/inet_sock_set_state")
+int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->args[0];
+	struct ew_flow_key key = {};
+	struct ew_event *ev;
+	struct ew_flow *f;
+
+	if ((int)ctx->args[2] != TCP_CLOSE || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	key.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (!key.cookie)
+		return 0; /* never seen by our packet hooks */
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET)
+		set_v4mapped(key.peer, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+	else
+		BPF_CORE_READ_INTO(&key.peer, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	key.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	key.proto = IPPROTO_TCP;
+	f = bpf_map_lookup_elem(&flows, &key);
+	if (!f)
+		return 0;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		f->flags |= EW_FLOW_CLOSED;
+		stat_add(EW_STAT_CLOSE_DEFERRED, 1);
+		return 0;
+	}
+	ev->type = EW_EV_TCP_CLOSED;
+	ev->pad = 0;
+	ev->key = key;
+	ev->flow = *f;
+	bpf_map_delete_elem(&flows, &key);
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/* A UDP socket can have flows to many peers; user space finalizes them all by
+ * cookie. TCP ends through the tracepoint above. */
+SEC("cgroup/sock_release")
+int ew_sock_release(struct bpf_sock *sk)
+{
+	struct ew_event *ev;
+
+	if (sk->protocol != IPPROTO_UDP || !bpf_sk_storage_get(&owners, sk, 0, 0))
+		return 1;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		stat_add(EW_STAT_RELEASE_LOST, 1);
+		return 1;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->type = EW_EV_SOCK_RELEASED;
+	ev->key.cookie = bpf_get_socket_cookie(sk);
+	ev->key.proto = IPPROTO_UDP;
+	bpf_ringbuf_submit(ev, 0);
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Structures shared by the BPF programs (bpf/) and the loader (user/). */
+#ifndef EGRESSWATCH_H
+#define EGRESSWATCH_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define EW_COMM_LEN 16
+
+/* Who owns an outbound socket: recorded in process context (connect, sendmsg)
+ * into socket-local storage, because the packet hooks run in softirq context
+ * where the current task is unrelated to the socket. */
+struct ew_owner {
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u32 uid;
+	__u32 flags; /* EW_OWNER_* */
+	char comm[EW_COMM_LEN];
+};
+
+/* Set by user space on sockets that were open before egresswatch started. */
+#define EW_OWNER_PREEXISTING 1u
+
+/* One flow: a socket and the remote peer it exchanges packets with. A TCP
+ * socket has one peer; an unconnected UDP socket may have many, so the peer is
+ * part of the key. Addresses are IPv6 or IPv4-mapped IPv6, network order. */
+struct ew_flow_key {
+	__u64 cookie;
+	__u8 peer[16];
+	__u16 peer_port; /* host order */
+	__u8 proto;      /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[5];
+};
+
+struct ew_flow {
+	struct ew_owner owner;
+	__u64 tx_bytes;   /* transport payload, no IP or TCP/UDP headers */
+	__u64 rx_bytes;
+	__u64 tx_packets; /* wire segments: GSO/GRO aggregates count as many */
+	__u64 rx_packets;
+	__u32 flags;      /* EW_FLOW_* */
+	__u32 pad;
+};
+
+/* The socket reached TCP_CLOSE but the close event could not be queued (ring
+ * buffer full): user space finalizes the flow at its next pass over the map. */
+#define EW_FLOW_CLOSED 1u
+
+enum ew_event_type {
+	EW_EV_TCP_CLOSED = 1,    /* final counters of a TCP flow, entry deleted */
+	EW_EV_SOCK_RELEASED = 2, /* a tracked UDP socket was closed: flows by cookie */
+};
+
+struct ew_event {
+	__u32 type;
+	__u32 pad;
+	struct ew_flow_key key;
+	struct ew_flow flow; /* EW_EV_TCP_CLOSED only */
+};
+
+/* Per-CPU counters of what the kernel side could not do, exported as
+ * egresswatch_events_lost_total and shown by top. */
+enum ew_stat {
+	EW_STAT_FLOW_MAP_FULL,     /* packets of a tracked socket with no flow entry */
+	EW_STAT_BYTES_UNACCOUNTED, /* their payload bytes */
+	EW_STAT_OWNER_STORAGE_FULL,/* sockets whose owner could not be recorded */
+	EW_STAT_CLOSE_DEFERRED,    /* TCP close events that fell back to EW_FLOW_CLOSED */
+	EW_STAT_RELEASE_LOST,      /* UDP release events lost (ring buffer full) */
+	EW_STAT_MAX,
+};
+
+#endif

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs what building and testing egresswatch need, from Debian's packages.
+# Idempotent: does nothing when every package is already installed.
+set -eu
+
+PACKAGES="
+  make gcc clang llvm pkg-config
+  libbpf-dev bpftool libelf-dev zlib1g-dev
+  libjansson-dev libinih-dev libncurses-dev libcap-dev libnghttp2-dev
+  libcmocka-dev
+  iproute2 procps curl openssl ca-certificates python3 python3-pytest
+  tmux
+"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing; run as root (sudo $0)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086 # word splitting is the point
+apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "accountant.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cgroup.h"
+#include "procinfo.h"
+
+struct flow_entry {
+	struct ht_node node;
+	struct ew_flow_key key;
+	uint64_t tx_bytes, rx_bytes; /* as of the last read */
+	struct row *row;
+	double last_change;
+	uint32_t seen_pass;
+	bool missing; /* not in the map at the last pass */
+};
+
+struct cookie_entry {
+	struct ht_node node;
+	uint64_t cookie;
+};
+
+/* Cgroup ids resolved to paths: the walk of the hierarchy is done once per
+ * cgroup, not once per flow. */
+struct cgroup_entry {
+	struct ht_node node;
+	uint64_t id;
+	char path[];
+};
+
+int accountant_init(struct accountant *a, struct row_table *rows, classify_fn classify,
+		    void *classify_ctx)
+{
+	memset(a, 0, sizeof(*a));
+	a->rows = rows;
+	a->classify = classify;
+	a->classify_ctx = classify_ctx;
+	a->udp_idle_s = 300;
+	if (cgroup2_mount(a->cgroup_root, sizeof(a->cgroup_root)))
+		a->cgroup_root[0] = '\0';
+	if (ht_init(&a->flows))
+		return -ENOMEM;
+	if (ht_init(&a->released) || ht_init(&a->cgroups)) {
+		accountant_free(a);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Frees every node of a table; the table stays usable. */
+static void drain(struct hashtab *ht, size_t node_offset)
+{
+	struct ht_iter it;
+	struct ht_node *n;
+
+	ht_iter_init(&it, ht);
+	while ((n = ht_iter_next(&it))) {
+		ht_remove(ht, n);
+		free((char *)n - node_offset);
+	}
+}
+
+void accountant_free(struct accountant *a)
+{
+	drain(&a->flows, offsetof(struct flow_entry, node));
+	drain(&a->released, offsetof(struct cookie_entry, node));
+	drain(&a->cgroups, offsetof(struct cgroup_entry, node));
+	ht_free(&a->flows);
+	ht_free(&a->released);
+	ht_free(&a->cgroups);
+}
+
+static const char *cgroup_path(struct accountant *a, uint64_t id)
+{
+	struct ht_node *n = ht_find(&a->cgroups, &id, sizeof(id));
+	struct cgroup_entry *c;
+	char path[PATH_MAX];
+
+	if (n)
+		return container_of(n, struct cgroup_entry, node)->path;
+	if (!a->cgroup_root[0] || cgroup_path_by_id(a->cgroup_root, id, path, sizeof(path)))
+		return NULL; /* gone already: not cached, the id is never reused */
+	c = malloc(sizeof(*c) + strlen(path) + 1);
+	if (!c)
+		return NULL;
+	c->id = id;
+	strcpy(c->path, path);
+	c->node.key = &c->id;
+	c->node.key_len = sizeof(c->id);
+	ht_insert(&a->cgroups, &c->node);
+	return c->path;
+}
+
+/* A pid can be reused once its process is gone: /proc is trusted only while
+ * the process there still has the comm the kernel recorded. */
+static void resolve_identity(struct accountant *a, const struct ew_owner *o,
+			     struct identity *id, char *exe, size_t len)
+{
+	char comm[EW_COMM_LEN];
+	bool same = !proc_comm(o->tgid, comm, sizeof(comm)) &&
+		    !strncmp(comm, o->comm, EW_COMM_LEN);
+
+	memset(id, 0, sizeof(*id));
+	id->pid = o->tgid;
+	id->uid = o->uid;
+	memcpy(id->comm, o->comm, EW_COMM_LEN);
+	id->comm[EW_COMM_LEN - 1] = '\0';
+	id->preexisting = o->flags & EW_OWNER_PREEXISTING;
+	if (same && !proc_exe(o->tgid, exe, len))
+		id->exe = exe;
+	id->cgroup = cgroup_path(a, o->cgroup_id);
+}
+
+static struct flow_entry *flow_new(struct accountant *a, const struct ew_flow_key *key,
+				   const struct ew_owner *owner, double now)
+{
+	struct flow_entry *f = calloc(1, sizeof(*f));
+	struct classification cls;
+	struct identity id;
+	char exe[PATH_MAX];
+
+	if (!f)
+		return NULL;
+	a->classify(a->classify_ctx, key, &cls);
+	f->row = rows_find(a->rows, owner->tgid, cls.host);
+	if (!f->row) {
+		resolve_identity(a, owner, &id, exe, sizeof(exe));
+		f->row = rows_get(a->rows, &id, &cls, now);
+	}
+	if (!f->row) {
+		free(f);
+		return NULL;
+	}
+	f->key = *key;
+	f->node.key = &f->key;
+	f->node.key_len = sizeof(f->key);
+	f->last_change = now;
+	f->row->connections++;
+	f->row->connections_total++;
+	ht_insert(&a->flows, &f->node);
+	return f;
+}
+
+static void flow_drop(struct accountant *a, struct flow_entry *f)
+{
+	f->row->connections--;
+	ht_remove(&a->flows, &f->node);
+	free(f);
+}
+
+/* Counters only grow while a flow lives; a smaller value means the kernel entry
+ * was deleted and made anew, and then all of it is new. */
+static uint64_t gained(uint64_t now, uint64_t before)
+{
+	return now >= before ? now - before : now;
+}
+
+static struct flow_entry *account(struct accountant *a, const struct ew_flow_key *key,
+				  const struct ew_flow *flow, double now)
+{
+	struct ht_node *n = ht_find(&a->flows, key, sizeof(*key));
+	struct flow_entry *f = n ? container_of(n, struct flow_entry, node)
+				 : flow_new(a, key, &flow->owner, now);
+	uint64_t tx, rx;
+
+	if (!f)
+		return NULL;
+	tx = gained(flow->tx_bytes, f->tx_bytes);
+	rx = gained(flow->rx_bytes, f->rx_bytes);
+	if (tx || rx)
+		f->last_change = now;
+	rows_add_bytes(f->row, tx, rx, now);
+	f->tx_bytes = flow->tx_bytes;
+	f->rx_bytes = flow->rx_bytes;
+	f->seen_pass = a->pass;
+	f->missing = false;
+	return f;
+}
+
+void accountant_event(struct accountant *a, const struct ew_event *ev, double now)
+{
+	struct cookie_entry *c;
+	struct flow_entry *f;
+
+	switch (ev->type) {
+	case EW_EV_TCP_CLOSED:
+		f = account(a, &ev->key, &ev->flow, now);
+		if (f)
+			flow_drop(a, f);
+		break;
+	case EW_EV_SOCK_RELEASED:
+		if (ht_find(&a->released, &ev->key.cookie, sizeof(ev->key.cookie)))
+			break;
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			break;
+		c->cookie = ev->key.cookie;
+		c->node.key = &c->cookie;
+		c->node.key_len = sizeof(c->cookie);
+		ht_insert(&a->released, &c->node);
+		break;
+	}
+}
+
+bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
+		     const struct ew_flow *flow, double now)
+{
+	struct flow_entry *f = account(a, key, flow, now);
+	bool finished;
+
+	if (!f)
+		return false;
+	finished = (flow->flags & EW_FLOW_CLOSED) ||
+		   (key->proto == IPPROTO_UDP &&
+		    (ht_find(&a->released, &key->cookie, sizeof(key->cookie)) ||
+		     now - f->last_change >= a->udp_idle_s));
+	if (finished)
+		flow_drop(a, f);
+	return finished;
+}
+
+void accountant_end_pass(struct accountant *a)
+{
+	struct ht_iter it;
+	struct ht_node *n;
+
+	/* A flow missing from the map was closed by the kernel. Its close event
+	 * was queued right after the delete, so it is read at the start of the
+	 * next pass: only a flow missing twice is dropped without one. */
+	ht_iter_init(&it, &a->flows);
+	while ((n = ht_iter_next(&it))) {
+		struct flow_entry *f = container_of(n, struct flow_entry, node);
+
+		if (f->seen_pass == a->pass)
+			continue;
+		if (f->missing)
+			flow_drop(a, f);
+		else
+			f->missing = true;
+	}
+	drain(&a->released, offsetof(struct cookie_entry, node));
+	a->pass++;
+}
+
+#define SWEEP_BATCH 1024
+
+int accountant_sweep(struct accountant *a, int flows_fd, double now)
+{
+	static struct ew_flow_key keys[SWEEP_BATCH];
+	static struct ew_flow values[SWEEP_BATCH];
+	struct ew_flow_key done[SWEEP_BATCH];
+	__u64 batch = 0;
+	bool first = true;
+	int err = 0;
+
+	for (;;) {
+		__u32 count = SWEEP_BATCH, ndone = 0;
+
+		err = bpf_map_lookup_batch(flows_fd, first ? NULL : &batch, &batch, keys, values,
+					   &count, NULL);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		first = false;
+		for (__u32 i = 0; i < count; i++)
+			if (accountant_flow(a, &keys[i], &values[i], now))
+				done[ndone++] = keys[i];
+		for (__u32 i = 0; i < ndone; i++)
+			bpf_map_delete_elem(flows_fd, &done[i]);
+		if (err) { /* ENOENT: that was the last batch */
+			err = 0;
+			break;
+		}
+	}
+	accountant_end_pass(a);
+	return err;
+}

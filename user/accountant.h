@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Turns the kernel's per-flow counters into per-row figures: each pass over the
+ * flows map adds what every flow gained since the last pass, and close events
+ * add the last bytes of flows that ended in between, so nothing is counted
+ * twice and nothing between two reads is lost. */
+#ifndef EW_ACCOUNTANT_H
+#define EW_ACCOUNTANT_H
+
+#include <limits.h>
+#include "egresswatch.h"
+#include "hashtab.h"
+#include "rows.h"
+
+/* Names the remote end of a new flow. */
+typedef void (*classify_fn)(void *ctx, const struct ew_flow_key *key, struct classification *out);
+
+struct accountant {
+	struct hashtab flows;    /* struct flow_entry by ew_flow_key */
+	struct hashtab released; /* cookies of UDP sockets closed since the last pass */
+	struct hashtab cgroups;  /* cgroup id to path */
+	struct row_table *rows;
+	classify_fn classify;
+	void *classify_ctx;
+	char cgroup_root[PATH_MAX];
+	double udp_idle_s;       /* an idle UDP flow is finalized after this long */
+	uint32_t pass;
+};
+
+int accountant_init(struct accountant *a, struct row_table *rows, classify_fn classify,
+		    void *classify_ctx);
+void accountant_free(struct accountant *a);
+/* A ring buffer event from the kernel. */
+void accountant_event(struct accountant *a, const struct ew_event *ev, double now);
+/* One flow as read from the flows map. Returns true when the kernel entry is
+ * finished (closed, released or idle) and should be deleted by the caller. */
+bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
+		     const struct ew_flow *flow, double now);
+/* Ends a pass over the map: flows the kernel no longer has are dropped. */
+void accountant_end_pass(struct accountant *a);
+/* Reads the whole flows map (batched) and accounts every flow. */
+int accountant_sweep(struct accountant *a, int flows_fd, double now);
+
+#endif

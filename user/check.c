@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "cgroup.h"
+#include "egresswatch.skel.h"
+
+static void line(const char *hook, int err, const char *detail)
+{
+	if (!err)
+		printf("%-34s ok%s%s\n", hook, detail ? "   " : "", detail ? detail : "");
+	else
+		printf("%-34s missing (%s%s%s)\n", hook, strerror(-err), detail ? ": " : "",
+		       detail ? detail : "");
+}
+
+/* Loads only the named program (with the maps it shares) and attaches it where
+ * egresswatch would. */
+static int probe_program(const char *name, int cgroup_fd, char *why, size_t len)
+{
+	struct egresswatch_bpf *s = egresswatch_bpf__open();
+	struct bpf_program *p, *target = NULL;
+	struct bpf_link *link = NULL;
+	int err;
+
+	if (!s)
+		return -errno;
+	bpf_object__for_each_program(p, s->obj) {
+		bool me = !strcmp(bpf_program__name(p), name);
+
+		bpf_program__set_autoload(p, me);
+		if (me)
+			target = p;
+	}
+	err = egresswatch_bpf__load(s);
+	if (err) {
+		snprintf(why, len, "load refused");
+		goto cleanup;
+	}
+	if (bpf_program__type(target) == BPF_PROG_TYPE_RAW_TRACEPOINT)
+		link = bpf_program__attach(target);
+	else
+		link = bpf_program__attach_cgroup(target, cgroup_fd);
+	if (!link) {
+		err = -errno;
+		snprintf(why, len, "attach refused");
+	}
+cleanup:
+	bpf_link__destroy(link);
+	egresswatch_bpf__destroy(s);
+	return err;
+}
+
+static int file_present(const char *path)
+{
+	return access(path, F_OK) ? -errno : 0;
+}
+
+int check_main(void)
+{
+	static const struct { const char *prog; const char *hook; } core[] = {
+		{ "ew_connect4", "cgroup/connect4" },
+		{ "ew_connect6", "cgroup/connect6" },
+		{ "ew_sendmsg4", "cgroup/sendmsg4" },
+		{ "ew_sendmsg6", "cgroup/sendmsg6" },
+		{ "ew_egress", "cgroup_skb/egress" },
+		{ "ew_ingress", "cgroup_skb/ingress" },
+		{ "ew_sock_release", "cgroup/sock_release" },
+		{ "ew_tcp_state", "raw_tp/inet_sock_set_state" },
+	};
+	char root[PATH_MAX], why[64];
+	int cgroup_fd = -1, failed = 0, err;
+
+	libbpf_set_print(NULL);
+	err = file_present("/sys/kernel/btf/vmlinux");
+	line("btf (/sys/kernel/btf/vmlinux)", err, err ? "CO-RE relocations need kernel BTF" : NULL);
+	failed |= err != 0;
+
+	err = cgroup2_mount(root, sizeof(root));
+	if (!err) {
+		cgroup_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgroup_fd < 0)
+			err = -errno;
+	}
+	line("cgroup v2", err, err ? "no cgroup2 mount in /proc/self/mounts" : root);
+	failed |= err != 0;
+
+	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
+		if (cgroup_fd < 0) {
+			line(core[i].hook, -ENOENT, "no cgroup v2 to attach to");
+			failed = 1;
+			continue;
+		}
+		why[0] = '\0';
+		err = probe_program(core[i].prog, cgroup_fd, why, sizeof(why));
+		line(core[i].hook, err, why[0] ? why : NULL);
+		failed |= err != 0;
+	}
+	/* Not used by the core: listed so a fleet owner sees what this kernel has. */
+	err = file_present("/sys/bus/event_source/devices/uprobe/type");
+	line("uprobe (TLS plaintext, optional)", err, NULL);
+	err = file_present("/sys/bus/event_source/devices/kprobe/type");
+	line("kprobe (not used)", err, err ? "egresswatch does not need it" : NULL);
+
+	if (cgroup_fd >= 0)
+		close(cgroup_fd);
+	printf("socket-accounting core: %s\n", failed ? "cannot run" : "can run");
+	return failed ? 1 : 0;
+}

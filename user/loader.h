@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Loads the BPF programs, attaches them to the cgroup v2 root and the
+ * tracepoint, and gives the maps to the rest of the loader. */
+#ifndef EW_LOADER_H
+#define EW_LOADER_H
+
+#include <bpf/libbpf.h>
+#include <limits.h>
+#include <stdbool.h>
+#include "egresswatch.h"
+
+struct egresswatch_bpf;
+
+typedef int (*event_fn)(void *ctx, void *data, size_t size);
+
+struct loader {
+	struct egresswatch_bpf *skel;
+	struct ring_buffer *rb;
+	int cgroup_fd;
+	char cgroup_root[PATH_MAX];
+};
+
+struct loader_opts {
+	unsigned int max_flows; /* entries of the flows map */
+	event_fn on_event;
+	void *event_ctx;
+};
+
+/* Returns 0, or -errno with a message already printed to stderr. */
+int loader_start(struct loader *l, const struct loader_opts *opts);
+/* Detaches and unloads everything; safe on a partly started loader. */
+void loader_stop(struct loader *l);
+int loader_flows_fd(const struct loader *l);
+int loader_owners_fd(const struct loader *l);
+/* Sums the per-CPU loss counters. */
+int loader_read_stats(const struct loader *l, __u64 out[EW_STAT_MAX]);
+
+/* libbpf's messages: warnings and errors always, the rest with -v. */
+void loader_set_verbose(bool verbose);
+
+#endif

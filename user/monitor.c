@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "monitor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "classify.h"
+
+volatile sig_atomic_t monitor_exiting;
+
+static void on_signal(int sig)
+{
+	monitor_exiting = 1;
+}
+
+void monitor_handle_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static double clock_seconds(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double monotonic_now(void)
+{
+	return clock_seconds(CLOCK_MONOTONIC);
+}
+
+double wall_now(void)
+{
+	return clock_seconds(CLOCK_REALTIME);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct monitor *m = ctx;
+
+	if (size < sizeof(struct ew_event))
+		return 0;
+	accountant_event(&m->acct, data, monotonic_now());
+	return 0;
+}
+
+int monitor_start(struct monitor *m, const struct monitor_opts *opts)
+{
+	struct loader_opts lo = {
+		.max_flows = opts->max_flows,
+		.on_event = on_event,
+		.event_ctx = m,
+	};
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->opts = *opts;
+	m->loader.cgroup_fd = -1;
+	if (rows_init(&m->rows) || accountant_init(&m->acct, &m->rows, classify_by_address, NULL)) {
+		fprintf(stderr, "egresswatch: out of memory\n");
+		return -ENOMEM;
+	}
+	err = loader_start(&m->loader, &lo);
+	if (err)
+		return err;
+	err = preexisting_attribute(loader_owners_fd(&m->loader), &m->preexisting);
+	if (err)
+		fprintf(stderr, "egresswatch: cannot scan /proc for sockets open before start: %s\n",
+			strerror(-err));
+	m->last_refresh = monotonic_now();
+	return 0;
+}
+
+void monitor_wait(struct monitor *m, double deadline)
+{
+	while (!monitor_exiting) {
+		double left = deadline - monotonic_now();
+
+		if (left <= 0)
+			return;
+		/* EINTR from a signal ends the wait early; the flag says why. */
+		ring_buffer__poll(m->loader.rb, left > 0.5 ? 500 : (int)(left * 1000) + 1);
+	}
+}
+
+int monitor_refresh(struct monitor *m, enum row_sort by, bool all, struct report *out)
+{
+	double now = monotonic_now();
+	int err, n;
+
+	memset(out, 0, sizeof(*out));
+	ring_buffer__consume(m->loader.rb);
+	err = accountant_sweep(&m->acct, loader_flows_fd(&m->loader), now);
+	if (err)
+		return err;
+	ring_buffer__consume(m->loader.rb);
+	rows_expire(&m->rows, now, m->opts.grace_s);
+	n = rows_sorted(&m->rows, by, all, &out->rows);
+	if (n < 0)
+		return n;
+	out->nrows = n;
+	out->time = wall_now();
+	out->interval_s = now - m->last_refresh;
+	m->last_refresh = now;
+	loader_read_stats(&m->loader, out->stats);
+	out->preexisting_failed = m->preexisting.failed;
+	return 0;
+}
+
+void monitor_report_done(struct monitor *m, struct report *r)
+{
+	free(r->rows);
+	r->rows = NULL;
+	rows_begin_interval(&m->rows);
+}
+
+void monitor_stop(struct monitor *m)
+{
+	loader_stop(&m->loader);
+	accountant_free(&m->acct);
+	rows_free(&m->rows);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A running monitor: the BPF side loaded and attached, the flows accounted into
+ * rows at every refresh. Shared by top and run. */
+#ifndef EW_MONITOR_H
+#define EW_MONITOR_H
+
+#include <signal.h>
+#include "accountant.h"
+#include "loader.h"
+#include "preexisting.h"
+#include "report.h"
+#include "rows.h"
+
+struct monitor_opts {
+	unsigned int max_flows;
+	double grace_s; /* how long an idle row with no connection stays */
+};
+
+struct monitor {
+	struct loader loader;
+	struct accountant acct;
+	struct row_table rows;
+	struct preexisting_result preexisting;
+	struct monitor_opts opts;
+	double last_refresh; /* monotonic */
+};
+
+extern volatile sig_atomic_t monitor_exiting;
+
+/* Installs SIGINT/SIGTERM handlers that end the loop. */
+void monitor_handle_signals(void);
+int monitor_start(struct monitor *m, const struct monitor_opts *opts);
+/* Waits for kernel events until deadline (monotonic seconds) or a signal. */
+void monitor_wait(struct monitor *m, double deadline);
+/* Accounts everything up to now and fills the report, valid until
+ * monitor_report_done, which also starts the next interval. Returns 0 or -errno. */
+int monitor_refresh(struct monitor *m, enum row_sort by, bool all, struct report *out);
+void monitor_report_done(struct monitor *m, struct report *r);
+void monitor_stop(struct monitor *m);
+
+double monotonic_now(void);
+double wall_now(void);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One refresh of top in batch mode: a JSON line (the contract) or a text table. */
+#ifndef EW_REPORT_H
+#define EW_REPORT_H
+
+#include <stdio.h>
+#include "egresswatch.h"
+#include "rows.h"
+
+struct report {
+	double time;       /* wall clock, seconds since the epoch */
+	double interval_s; /* length of the interval just ended */
+	struct row **rows;
+	int nrows;
+	/* What could not be accounted: kernel counters and sockets open at start
+	 * that could not be inspected. */
+	__u64 stats[EW_STAT_MAX];
+	unsigned int preexisting_failed;
+};
+
+/* Returns 0, or -1 when stdout is gone. */
+int report_json(FILE *out, const struct report *r);
+int report_text(FILE *out, const struct report *r);
+
+/* "1.5 MiB": binary units, as top and iftop show them. */
+void format_bytes(double bytes, char *out, size_t len);
+
+#endif

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef EW_TOP_H
+#define EW_TOP_H
+
+/* `egresswatch top [OPTIONS]`; argv[0] is "top". Returns the exit status. */
+int top_main(int argc, char **argv);
+
+#endif
