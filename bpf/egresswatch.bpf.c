@@ -37,6 +37,16 @@ struct {
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
+/* Processes already announced to user space, so that a process opening many
+ * sockets costs one event, not one per socket. The comm is the value: a pid
+ * reused by another program, or an exec, is announced again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, char[EW_COMM_LEN]);
+} announced SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, EW_STAT_MAX);
@@ -50,6 +60,29 @@ static __always_inline void stat_add(__u32 id, __u64 n)
 
 	if (v)
 		*v += n;
+}
+
+/* User space reads /proc/PID/exe while the process still lives: a short-lived
+ * client may be gone by the next pass over the flows map. */
+static __always_inline void announce(const struct ew_owner *o)
+{
+	__u64 *known = bpf_map_lookup_elem(&announced, &o->tgid);
+	__u64 comm[2];
+	struct ew_event *ev;
+
+	__builtin_memcpy(comm, o->comm, sizeof(comm));
+	if (known && known[0] == comm[0] && known[1] == comm[1])
+		return;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		stat_add(EW_STAT_OWNER_EVENT_LOST, 1);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->type = EW_EV_NEW_OWNER;
+	ev->flow.owner = *o;
+	bpf_ringbuf_submit(ev, 0);
+	bpf_map_update_elem(&announced, &o->tgid, o->comm, BPF_ANY);
 }
 
 /* Process context: remember who owns the socket. The first recorder wins, so a
@@ -74,6 +107,7 @@ static __always_inline void record_owner(struct bpf_sock *sk)
 	o->uid = (__u32)uid_gid;
 	o->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	announce(o);
 }
 
 SEC("cgroup/connect4")

@@ -51,13 +51,14 @@ struct ew_flow {
 enum ew_event_type {
 	EW_EV_TCP_CLOSED = 1,    /* final counters of a TCP flow, entry deleted */
 	EW_EV_SOCK_RELEASED = 2, /* a tracked UDP socket was closed: flows by cookie */
+	EW_EV_NEW_OWNER = 3,     /* a process opened its first tracked socket: flow.owner */
 };
 
 struct ew_event {
 	__u32 type;
 	__u32 pad;
 	struct ew_flow_key key;
-	struct ew_flow flow; /* EW_EV_TCP_CLOSED only */
+	struct ew_flow flow; /* EW_EV_TCP_CLOSED; EW_EV_NEW_OWNER fills flow.owner */
 };
 
 /* Per-CPU counters of what the kernel side could not do, exported as
@@ -68,6 +69,7 @@ enum ew_stat {
 	EW_STAT_OWNER_STORAGE_FULL,/* sockets whose owner could not be recorded */
 	EW_STAT_CLOSE_DEFERRED,    /* TCP close events that fell back to EW_FLOW_CLOSED */
 	EW_STAT_RELEASE_LOST,      /* UDP release events lost (ring buffer full) */
+	EW_STAT_OWNER_EVENT_LOST,  /* new-process events lost: exe may show as unknown */
 	EW_STAT_MAX,
 };
 

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cgroup.h"
-#include "procinfo.h"
 
 struct flow_entry {
 	struct ht_node node;
@@ -44,7 +43,7 @@ int accountant_init(struct accountant *a, struct row_table *rows, classify_fn cl
 		a->cgroup_root[0] = '\0';
 	if (ht_init(&a->flows))
 		return -ENOMEM;
-	if (ht_init(&a->released) || ht_init(&a->cgroups)) {
+	if (ht_init(&a->released) || ht_init(&a->cgroups) || proccache_init(&a->procs)) {
 		accountant_free(a);
 		return -ENOMEM;
 	}
@@ -72,6 +71,7 @@ void accountant_free(struct accountant *a)
 	ht_free(&a->flows);
 	ht_free(&a->released);
 	ht_free(&a->cgroups);
+	proccache_free(&a->procs);
 }
 
 static const char *cgroup_path(struct accountant *a, uint64_t id)
@@ -95,23 +95,16 @@ static const char *cgroup_path(struct accountant *a, uint64_t id)
 	return c->path;
 }
 
-/* A pid can be reused once its process is gone: /proc is trusted only while
- * the process there still has the comm the kernel recorded. */
 static void resolve_identity(struct accountant *a, const struct ew_owner *o,
-			     struct identity *id, char *exe, size_t len)
+			     struct identity *id, double now)
 {
-	char comm[EW_COMM_LEN];
-	bool same = !proc_comm(o->tgid, comm, sizeof(comm)) &&
-		    !strncmp(comm, o->comm, EW_COMM_LEN);
-
 	memset(id, 0, sizeof(*id));
 	id->pid = o->tgid;
 	id->uid = o->uid;
 	memcpy(id->comm, o->comm, EW_COMM_LEN);
 	id->comm[EW_COMM_LEN - 1] = '\0';
 	id->preexisting = o->flags & EW_OWNER_PREEXISTING;
-	if (same && !proc_exe(o->tgid, exe, len))
-		id->exe = exe;
+	id->exe = proccache_exe(&a->procs, o, now);
 	id->cgroup = cgroup_path(a, o->cgroup_id);
 }
 
@@ -121,14 +114,13 @@ static struct flow_entry *flow_new(struct accountant *a, const struct ew_flow_ke
 	struct flow_entry *f = calloc(1, sizeof(*f));
 	struct classification cls;
 	struct identity id;
-	char exe[PATH_MAX];
 
 	if (!f)
 		return NULL;
 	a->classify(a->classify_ctx, key, &cls);
 	f->row = rows_find(a->rows, owner->tgid, cls.host);
 	if (!f->row) {
-		resolve_identity(a, owner, &id, exe, sizeof(exe));
+		resolve_identity(a, owner, &id, now);
 		f->row = rows_get(a->rows, &id, &cls, now);
 	}
 	if (!f->row) {
@@ -192,6 +184,9 @@ void accountant_event(struct accountant *a, const struct ew_event *ev, double no
 		if (f)
 			flow_drop(a, f);
 		break;
+	case EW_EV_NEW_OWNER:
+		proccache_learn(&a->procs, &ev->flow.owner, now);
+		break;
 	case EW_EV_SOCK_RELEASED:
 		if (ht_find(&a->released, &ev->key.cookie, sizeof(ev->key.cookie)))
 			break;
@@ -223,7 +218,11 @@ bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
 	return finished;
 }
 
-void accountant_end_pass(struct accountant *a)
+/* Long enough to outlive a row's grace period: a process's exe is asked for
+ * when its rows are made. */
+#define PROCESS_CACHE_AGE_S 600
+
+void accountant_end_pass(struct accountant *a, double now)
 {
 	struct ht_iter it;
 	struct ht_node *n;
@@ -243,6 +242,7 @@ void accountant_end_pass(struct accountant *a)
 			f->missing = true;
 	}
 	drain(&a->released, offsetof(struct cookie_entry, node));
+	proccache_prune(&a->procs, now, PROCESS_CACHE_AGE_S);
 	a->pass++;
 }
 
@@ -277,6 +277,6 @@ int accountant_sweep(struct accountant *a, int flows_fd, double now)
 			break;
 		}
 	}
-	accountant_end_pass(a);
+	accountant_end_pass(a, now);
 	return err;
 }

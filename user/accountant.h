@@ -9,6 +9,7 @@
 #include <limits.h>
 #include "egresswatch.h"
 #include "hashtab.h"
+#include "proccache.h"
 #include "rows.h"
 
 /* Names the remote end of a new flow. */
@@ -18,6 +19,7 @@ struct accountant {
 	struct hashtab flows;    /* struct flow_entry by ew_flow_key */
 	struct hashtab released; /* cookies of UDP sockets closed since the last pass */
 	struct hashtab cgroups;  /* cgroup id to path */
+	struct proc_cache procs;
 	struct row_table *rows;
 	classify_fn classify;
 	void *classify_ctx;
@@ -36,7 +38,7 @@ void accountant_event(struct accountant *a, const struct ew_event *ev, double no
 bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
 		     const struct ew_flow *flow, double now);
 /* Ends a pass over the map: flows the kernel no longer has are dropped. */
-void accountant_end_pass(struct accountant *a);
+void accountant_end_pass(struct accountant *a, double now);
 /* Reads the whole flows map (batched) and accounts every flow. */
 int accountant_sweep(struct accountant *a, int flows_fd, double now);
 

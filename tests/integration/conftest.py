@@ -1,0 +1,230 @@
+"""Fixtures for the integration tests: network namespaces joined by a veth pair
+with TEST-NET addresses, a test PKI, real servers inside the namespaces, and
+egresswatch itself running on the real kernel. Everything a test starts is
+stopped and removed when it ends, whether it passed or failed."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EGRESSWATCH = ROOT / "egresswatch"
+PEERS = Path(__file__).resolve().parent / "peers"
+PYTHON = "/usr/bin/python3"  # Debian's, linked to the system OpenSSL
+
+SERVER_V4 = "198.51.100.1"
+CLIENT_V4 = "198.51.100.2"
+SERVER_V6 = "2001:db8:100::1"
+CLIENT_V6 = "2001:db8:100::2"
+
+
+def run(*cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def require_root_and_binary():
+    if os.geteuid() != 0:
+        pytest.exit("integration tests load BPF programs: run them as root", returncode=1)
+    if not EGRESSWATCH.exists():
+        pytest.exit(f"{EGRESSWATCH} is not built: run make", returncode=1)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """A test CA and a server certificate for the test addresses and names."""
+    d = tmp_path_factory.mktemp("pki")
+    names = ["api.openai.com", "api.anthropic.com", "cdn.example.net", "shared.example.net"]
+    san = ",".join([f"IP:{SERVER_V4}", f"IP:{SERVER_V6}"] + [f"DNS:{n}" for n in names])
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-days", "2", "-subj", "/CN=egresswatch test CA",
+        "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem"))
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-subj", "/CN=egresswatch test server", "-keyout", str(d / "server.key"),
+        "-out", str(d / "server.csr"))
+    (d / "ext.cnf").write_text(f"subjectAltName={san}\n")
+    run("openssl", "x509", "-req", "-in", str(d / "server.csr"), "-CA", str(d / "ca.pem"),
+        "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2",
+        "-extfile", str(d / "ext.cnf"), "-out", str(d / "server.pem"))
+    return d
+
+
+class Netns:
+    """Two namespaces, server and client, joined by a veth pair."""
+
+    def __init__(self, tag):
+        self.server = f"ews{tag}"
+        self.client = f"ewc{tag}"
+
+    def create(self):
+        for ns in (self.server, self.client):
+            run("ip", "netns", "add", ns)
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+        run("ip", "link", "add", "ewv0", "netns", self.server, "type", "veth",
+            "peer", "name", "ewv1", "netns", self.client)
+        for ns, dev, v4, v6 in ((self.server, "ewv0", SERVER_V4, SERVER_V6),
+                                (self.client, "ewv1", CLIENT_V4, CLIENT_V6)):
+            run("ip", "-n", ns, "addr", "add", f"{v4}/24", "dev", dev)
+            run("ip", "-n", ns, "addr", "add", f"{v6}/64", "dev", dev, "nodad")
+            run("ip", "-n", ns, "link", "set", dev, "up")
+
+    def destroy(self):
+        for ns in (self.server, self.client):
+            run("ip", "netns", "pids", ns, check=False)
+            for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            run("ip", "netns", "del", ns, check=False)
+
+
+@pytest.fixture
+def netns():
+    ns = Netns(os.getpid())
+    ns.destroy()  # leftovers of an earlier run that was killed
+    try:
+        ns.create()
+        yield ns
+    finally:
+        ns.destroy()
+
+
+class Processes:
+    """Processes a test started; all killed at teardown."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, *cmd, **kw):
+        p = subprocess.Popen(cmd, start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait()
+
+
+@pytest.fixture
+def procs():
+    ps = Processes()
+    try:
+        yield ps
+    finally:
+        ps.stop_all()
+
+
+class Server:
+    def __init__(self, log):
+        self.log = log
+
+    def records(self):
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+
+@pytest.fixture
+def server(netns, procs, pki, tmp_path):
+    """start(mode, port, addr=SERVER_V4): a test server in the server namespace."""
+    def start(mode="tls", port=8443, addr=SERVER_V4):
+        log = tmp_path / f"server-{mode}-{port}.log"
+        ready = tmp_path / f"server-{mode}-{port}.ready"
+        procs.start("ip", "netns", "exec", netns.server, PYTHON, str(PEERS / "tls_server.py"),
+                    "--addr", addr, "--port", str(port), "--mode", mode,
+                    "--cert", str(pki / "server.pem"), "--key", str(pki / "server.key"),
+                    "--log", str(log), "--ready", str(ready))
+        wait_for(ready.exists, 10, f"the {mode} server on port {port}")
+        return Server(log)
+    return start
+
+
+class Egresswatch:
+    """egresswatch top -b --json running in the root namespace."""
+
+    def __init__(self, procs, args):
+        self.lines = []
+        self.stderr = b""
+        self.proc = procs.start(str(EGRESSWATCH), "top", "-b", "--json", *args,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        wait_for(lambda: self.lines or self.proc.poll() is not None, 20, "egresswatch's first refresh")
+        assert self.proc.poll() is None, f"egresswatch exited: {self.proc.stderr.read().decode()}"
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(json.loads(line))
+
+    def rows(self, pid):
+        """The newest row of each host for pid."""
+        latest = {}
+        for refresh in list(self.lines):
+            for row in refresh["rows"]:
+                if row["pid"] == pid:
+                    latest[row["host"]] = row
+        return latest
+
+    def settled(self, pid, refreshes=3):
+        """Rows of pid once its connections are closed and its totals stopped moving."""
+        def totals(refresh):
+            return {r["host"]: (r["rx_bytes_total"], r["tx_bytes_total"], r["connections"])
+                    for r in refresh["rows"] if r["pid"] == pid}
+
+        def quiet():
+            tail = [totals(r) for r in self.lines[-refreshes:]]
+            if len(tail) < refreshes or not tail[-1]:
+                return None
+            if any(t != tail[-1] for t in tail) or any(c for _, _, c in tail[-1].values()):
+                return None
+            return self.rows(pid)
+        return wait_for(quiet, 30, f"settled rows for pid {pid}")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        rc = self.proc.wait(timeout=15)
+        self.reader.join(timeout=5)
+        self.stderr = self.proc.stderr.read()
+        return rc
+
+
+@pytest.fixture
+def egresswatch(procs):
+    """start(*args): egresswatch top -b --json with extra options."""
+    started = []
+
+    def start(*args):
+        ew = Egresswatch(procs, args or ("--all", "-d", "0.5"))
+        started.append(ew)
+        return ew
+    yield start
+    for ew in started:
+        if ew.proc.poll() is None:
+            ew.stop()
+
+
+def client(netns, procs, *cmd, env=None):
+    """Runs cmd in the client namespace; returns the Popen (its pid is the client's)."""
+    return procs.start("ip", "netns", "exec", netns.client, *cmd, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)

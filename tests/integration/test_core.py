@@ -1,0 +1,206 @@
+"""Per-process socket accounting on the real kernel, against the TCP payload
+the server's kernel reports (TCP_INFO) or the exact bytes a test sent."""
+import os
+import subprocess
+
+from conftest import (EGRESSWATCH, PEERS, PYTHON, SERVER_V4, SERVER_V6, client, run,
+                      wait_for)
+
+
+def within(measured, truth, tolerance=0.01):
+    return abs(measured - truth) <= tolerance * truth
+
+
+def finish(p, timeout=120):
+    out, err = p.communicate(timeout=timeout)
+    assert p.returncode == 0, err.decode()
+    return out.decode()
+
+
+def curl_env(pki):
+    return dict(os.environ, CURL_CA_BUNDLE=str(pki / "ca.pem"))
+
+
+def assert_matches_server(row, records):
+    acked = sum(r["bytes_acked"] for r in records)
+    received = sum(r["bytes_received"] for r in records)
+    print(f"accuracy: rx {row['rx_bytes_total']} vs server {acked}, "
+          f"tx {row['tx_bytes_total']} vs server {received}")
+    assert within(row["rx_bytes_total"], acked), (row["rx_bytes_total"], acked)
+    assert within(row["tx_bytes_total"], received), (row["tx_bytes_total"], received)
+
+
+def test_curl_https_download(netns, procs, server, egresswatch, pki):
+    srv = server("tls")
+    ew = egresswatch()
+    size = 3_000_000
+    p = client(netns, procs, "curl", "-sS", "--http1.1", "-o", "/dev/null",
+               f"https://{SERVER_V4}:8443/bytes/{size}", env=curl_env(pki))
+    finish(p)
+    row = ew.settled(p.pid)[SERVER_V4]
+    records = wait_for(srv.records, 10, "the server's log")
+    assert (row["comm"], row["uid"], row["classified_by"]) == ("curl", 0, "ip")
+    assert row["exe"].endswith("/curl")
+    assert row["cgroup"].startswith("/")
+    assert row["connections_total"] == 1
+    assert row["rx_bytes_total"] > size
+    assert_matches_server(row, records)
+
+
+def test_python_keepalive_requests_as_another_user(netns, procs, server, egresswatch, pki):
+    srv = server("tls")
+    ew = egresswatch()
+    script = f"""
+import http.client, ssl
+ctx = ssl.create_default_context(cadata={(pki / 'ca.pem').read_text()!r})
+c = http.client.HTTPSConnection({SERVER_V4!r}, 8443, context=ctx)
+for n in (1000, 250000, 70000, 1):
+    c.request("GET", f"/bytes/{{n}}")
+    assert len(c.getresponse().read()) == n
+c.close()
+"""
+    p = client(netns, procs, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               PYTHON, "-c", script)
+    finish(p)
+    row = ew.settled(p.pid)[SERVER_V4]
+    records = wait_for(srv.records, 10, "the server's log")
+    assert records[0]["requests"] == 4
+    assert (row["comm"], row["uid"]) == ("python3", 65534)
+    assert row["connections_total"] == 1
+    assert_matches_server(row, records)
+
+
+def test_ipv6(netns, procs, server, egresswatch, pki):
+    srv = server("tls", port=8444, addr=SERVER_V6)
+    ew = egresswatch()
+    p = client(netns, procs, "curl", "-sS", "-o", "/dev/null",
+               f"https://[{SERVER_V6}]:8444/bytes/500000", env=curl_env(pki))
+    finish(p)
+    row = ew.settled(p.pid)[SERVER_V6]
+    assert_matches_server(row, wait_for(srv.records, 10, "the server's log"))
+
+
+def test_ipv4_mapped_address_on_an_ipv6_socket(netns, procs, server, egresswatch):
+    srv = server("plain", port=9000)
+    ew = egresswatch()
+    script = f"""
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.connect(("::ffff:{SERVER_V4}", 9000))
+s.sendall(b"GET 123456\\n")
+got = 0
+while chunk := s.recv(65536):
+    got += len(chunk)
+assert got == 123456
+"""
+    p = client(netns, procs, PYTHON, "-c", script)
+    finish(p)
+    row = ew.settled(p.pid)[SERVER_V4]
+    assert (row["rx_bytes_total"], row["tx_bytes_total"]) == (123456, len("GET 123456\n"))
+
+
+def test_udp_datagrams_are_counted_exactly(netns, procs, server, egresswatch):
+    server("udp", port=5353)
+    ew = egresswatch()
+    script = f"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+for i in range(200):
+    s.sendto(b"u" * 700, ({SERVER_V4!r}, 5353))
+    assert len(s.recv(2048)) == 700
+s.close()
+"""
+    p = client(netns, procs, PYTHON, "-c", script)
+    finish(p)
+    row = ew.settled(p.pid)[SERVER_V4]
+    assert (row["tx_bytes_total"], row["rx_bytes_total"]) == (200 * 700, 200 * 700)
+    assert row["connections_total"] == 1
+
+
+def test_burst_of_500_short_connections_is_fully_accounted(netns, procs, server, egresswatch):
+    server("plain", port=9000)
+    ew = egresswatch()
+    script = f"""
+import socket
+for i in range(500):
+    s = socket.create_connection(({SERVER_V4!r}, 9000))
+    s.sendall(b"GET 3000\\n")
+    got = 0
+    while chunk := s.recv(65536):
+        got += len(chunk)
+    assert got == 3000
+    s.close()
+"""
+    p = client(netns, procs, PYTHON, "-c", script)
+    finish(p)
+    row = ew.settled(p.pid)[SERVER_V4]
+    assert row["connections_total"] == 500
+    assert row["rx_bytes_total"] == 500 * 3000
+    assert row["tx_bytes_total"] == 500 * len("GET 3000\n")
+    lost = ew.lines[-1]["lost"]
+    assert lost["flow_map_full"] == 0 and lost["bytes_unaccounted"] == 0
+
+
+def test_socket_open_before_start_is_attributed(netns, procs, server, egresswatch):
+    server("plain", port=9000)
+    script = f"""
+import socket, sys
+s = socket.create_connection(({SERVER_V4!r}, 9000))
+print("connected", flush=True)
+sys.stdin.readline()
+s.sendall(b"GET 777777\\n")
+got = 0
+while chunk := s.recv(65536):
+    got += len(chunk)
+assert got == 777777
+"""
+    p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", script,
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline() == b"connected\n"
+    ew = egresswatch()
+    p.stdin.write(b"go\n")
+    p.stdin.flush()
+    assert p.wait(timeout=60) == 0
+    row = ew.settled(p.pid)[SERVER_V4]
+    assert row["preexisting"] is True
+    assert row["comm"] == "python3"
+    assert row["rx_bytes_total"] == 777777
+    assert row["tx_bytes_total"] == len("GET 777777\n")
+
+
+def test_stop_detaches_everything(procs, egresswatch):
+    def ours():
+        out = run("bpftool", "-j", "prog", "list").stdout
+        return sorted(p.get("name", "") for p in __import__("json").loads(out)
+                      if p.get("name", "").startswith("ew_"))
+    before = ours()
+    ew = egresswatch()
+    assert len(ours()) == len(before) + 8
+    assert ew.stop() == 0
+    assert wait_for(lambda: ours() == before, 5, "programs to be unloaded")
+    links = run("bpftool", "link", "list").stdout
+    assert "ew_" not in links
+
+
+def test_check_reports_every_hook():
+    r = run(str(EGRESSWATCH), "check", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for hook in ("cgroup/connect4", "cgroup/connect6", "cgroup/sendmsg4", "cgroup/sendmsg6",
+                 "cgroup_skb/egress", "cgroup_skb/ingress", "cgroup/sock_release",
+                 "raw_tp/inet_sock_set_state"):
+        line = next(li for li in r.stdout.splitlines() if li.startswith(hook + " "))
+        assert line.split()[1] == "ok"
+    assert r.stdout.rstrip().endswith("socket-accounting core: can run")
+
+
+def test_usage_errors_and_privileges():
+    r = run(str(EGRESSWATCH), "top", "-n", "zero", check=False)
+    assert r.returncode == 2 and "-n" in r.stderr
+    r = run(str(EGRESSWATCH), "frobnicate", check=False)
+    assert r.returncode == 2 and "frobnicate" in r.stderr
+    r = run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+            str(EGRESSWATCH), "top", "-b", "-n", "1", check=False)
+    assert r.returncode == 1 and "needs root" in r.stderr
+    r = run(str(EGRESSWATCH), "--version")
+    assert r.stdout.startswith("egresswatch ")
