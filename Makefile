@@ -8,6 +8,8 @@ CC ?= cc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
+# Debian's python3, where the tests' pytest is installed (not a pyenv shim).
+PYTHON ?= /usr/bin/python3
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 LIBS := libbpf jansson libcap
@@ -34,7 +36,7 @@ SKELS := $(BUILD)/egresswatch.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .SECONDARY:
-.PHONY: all test unit-test integration-test install clean deps
+.PHONY: all test unit-test integration-test install clean deps run-top
 all: egresswatch
 
 deps:
@@ -69,11 +71,15 @@ unit-test: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 integration-test: egresswatch
-	python3 -m pytest -v tests/integration
+	$(PYTHON) -m pytest -v tests/integration
 
 test: deps
 	$(MAKE) unit-test
 	$(MAKE) integration-test
+
+run-top: deps
+	$(MAKE) egresswatch
+	./egresswatch top
 
 PREFIX ?= /usr/local
 install: egresswatch
