@@ -12,9 +12,9 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-LIBS := libbpf jansson libcap
+LIBS := libbpf jansson libcap inih
 CFLAGS ?= -O2 -g
-CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE \
 	  -DEW_VERSION='"$(VERSION)"' -Iheaders -Iuser -I$(BUILD) \
 	  $(shell $(PKG_CONFIG) --cflags $(LIBS))
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS)) -lelf -lz

@@ -54,6 +54,14 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Where a sample is built: too large for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ew_sample);
+} sample_scratch SEC(".maps");
+
 static __always_inline void stat_add(__u32 id, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &id);
@@ -140,6 +148,7 @@ int ew_sendmsg6(struct bpf_sock_addr *ctx)
 
 struct packet {
 	__u64 payload;     /* transport payload bytes */
+	__u32 payload_off; /* offset of the payload in the skb */
 	__u8 peer[16];
 	__u16 peer_port;
 	__u8 proto;
@@ -215,6 +224,7 @@ static __always_inline int parse_packet(struct __sk_buff *skb, bool egress, stru
 	if (skb->len < thoff + thlen)
 		return -1;
 	p->payload = skb->len - thoff - thlen;
+	p->payload_off = thoff + thlen;
 	return 0;
 }
 
@@ -233,6 +243,55 @@ static __always_inline struct ew_flow *flow_for(struct ew_flow_key *key, struct 
 	init.owner = *owner;
 	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&flows, key);
+}
+
+/* Sends the start of this packet's payload to user space. Returns the sample
+ * (still in the scratch buffer) or NULL. */
+static __always_inline struct ew_sample *sample(struct __sk_buff *skb, const struct packet *p,
+						const struct ew_flow_key *key, __u32 tgid,
+						__u64 offset, __u32 type)
+{
+	__u32 zero = 0, len = p->payload;
+	struct ew_sample *s = bpf_map_lookup_elem(&sample_scratch, &zero);
+
+	if (!s)
+		return NULL;
+	if (len > EW_SAMPLE_MAX)
+		len = EW_SAMPLE_MAX;
+	if (len == 0 || bpf_skb_load_bytes(skb, p->payload_off, s->data, len))
+		return NULL;
+	s->type = type;
+	s->len = len;
+	s->offset = offset;
+	s->key = *key;
+	s->tgid = tgid;
+	s->pad = 0;
+	if (bpf_ringbuf_output(&events, s, offsetof(struct ew_sample, data) + len, 0)) {
+		stat_add(EW_STAT_SAMPLE_LOST, 1);
+		return NULL;
+	}
+	return s;
+}
+
+/* The first client payload names the server: a TLS ClientHello's SNI or an
+ * HTTP request's Host. One packet per flow, two when a ClientHello is longer
+ * than the first segment. */
+static __always_inline void sample_client(struct __sk_buff *skb, const struct packet *p,
+					  const struct ew_flow_key *key, struct ew_flow *f,
+					  __u32 tgid, __u64 offset)
+{
+	struct ew_sample *s;
+	__u32 record;
+
+	if (f->samples >= 2 || (f->samples == 1 && !(f->flags & EW_FLOW_HELLO_CONTINUES)))
+		return;
+	f->samples++;
+	s = sample(skb, p, key, tgid, offset, EW_EV_SAMPLE_CLIENT);
+	if (!s || f->samples != 1 || s->len < 5 || s->data[0] != 0x16)
+		return;
+	record = 5 + ((__u32)s->data[3] << 8 | s->data[4]);
+	if (record > s->len)
+		f->flags |= EW_FLOW_HELLO_CONTINUES;
 }
 
 static __always_inline int count(struct __sk_buff *skb, bool egress)
@@ -265,6 +324,10 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 		return 1;
 	}
 	segs = skb->gso_segs ? skb->gso_segs : 1;
+	if (egress && p.proto == IPPROTO_TCP && p.payload)
+		sample_client(skb, &p, &key, f, owner->tgid, f->tx_bytes);
+	else if (!egress && p.proto == IPPROTO_UDP && p.peer_port == 53)
+		sample(skb, &p, &key, owner->tgid, f->rx_bytes, EW_EV_SAMPLE_DNS);
 	if (egress) {
 		__sync_fetch_and_add(&f->tx_bytes, p.payload);
 		__sync_fetch_and_add(&f->tx_packets, segs);

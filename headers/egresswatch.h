@@ -41,17 +41,22 @@ struct ew_flow {
 	__u64 tx_packets; /* wire segments: GSO/GRO aggregates count as many */
 	__u64 rx_packets;
 	__u32 flags;      /* EW_FLOW_* */
-	__u32 pad;
+	__u32 samples;    /* payload samples sent to user space */
 };
 
 /* The socket reached TCP_CLOSE but the close event could not be queued (ring
  * buffer full): user space finalizes the flow at its next pass over the map. */
 #define EW_FLOW_CLOSED 1u
+/* The first client payload was the start of a TLS handshake record longer than
+ * the packet: the next packet is sampled too (a ClientHello over two segments). */
+#define EW_FLOW_HELLO_CONTINUES 2u
 
 enum ew_event_type {
 	EW_EV_TCP_CLOSED = 1,    /* final counters of a TCP flow, entry deleted */
 	EW_EV_SOCK_RELEASED = 2, /* a tracked UDP socket was closed: flows by cookie */
 	EW_EV_NEW_OWNER = 3,     /* a process opened its first tracked socket: flow.owner */
+	EW_EV_SAMPLE_CLIENT = 4, /* struct ew_sample: the first client payload of a TCP flow */
+	EW_EV_SAMPLE_DNS = 5,    /* struct ew_sample: a DNS answer (UDP from port 53) */
 };
 
 struct ew_event {
@@ -59,6 +64,20 @@ struct ew_event {
 	__u32 pad;
 	struct ew_flow_key key;
 	struct ew_flow flow; /* EW_EV_TCP_CLOSED; EW_EV_NEW_OWNER fills flow.owner */
+};
+
+/* A bounded prefix of a packet's payload, for the names in it (TLS SNI, HTTP
+ * Host, DNS answers). Parsed in memory by user space and dropped. */
+#define EW_SAMPLE_MAX 2048
+
+struct ew_sample {
+	__u32 type;
+	__u32 len;      /* bytes of data used */
+	__u64 offset;   /* stream offset of data[0]: payload sent before this packet */
+	struct ew_flow_key key;
+	__u32 tgid;     /* owner of the socket */
+	__u32 pad;
+	__u8 data[EW_SAMPLE_MAX];
 };
 
 /* Per-CPU counters of what the kernel side could not do, exported as
@@ -70,6 +89,7 @@ enum ew_stat {
 	EW_STAT_CLOSE_DEFERRED,    /* TCP close events that fell back to EW_FLOW_CLOSED */
 	EW_STAT_RELEASE_LOST,      /* UDP release events lost (ring buffer full) */
 	EW_STAT_OWNER_EVENT_LOST,  /* new-process events lost: exe may show as unknown */
+	EW_STAT_SAMPLE_LOST,       /* payload samples lost: the flow is named by DNS or address */
 	EW_STAT_MAX,
 };
 

@@ -31,13 +31,11 @@ struct cgroup_entry {
 	char path[];
 };
 
-int accountant_init(struct accountant *a, struct row_table *rows, classify_fn classify,
-		    void *classify_ctx)
+int accountant_init(struct accountant *a, struct row_table *rows, const struct flow_namer *namer)
 {
 	memset(a, 0, sizeof(*a));
 	a->rows = rows;
-	a->classify = classify;
-	a->classify_ctx = classify_ctx;
+	a->namer = *namer;
 	a->udp_idle_s = 300;
 	if (cgroup2_mount(a->cgroup_root, sizeof(a->cgroup_root)))
 		a->cgroup_root[0] = '\0';
@@ -108,16 +106,24 @@ static void resolve_identity(struct accountant *a, const struct ew_owner *o,
 	id->cgroup = cgroup_path(a, o->cgroup_id);
 }
 
+/* A flow is made in user space once it carries payload and has its name (or
+ * at its end): a TCP flow is named by its first payload, which may follow its
+ * handshake by a pass. */
 static struct flow_entry *flow_new(struct accountant *a, const struct ew_flow_key *key,
-				   const struct ew_owner *owner, double now)
+				   const struct ew_flow *flow, bool final, double now)
 {
-	struct flow_entry *f = calloc(1, sizeof(*f));
+	const struct ew_owner *owner = &flow->owner;
 	struct classification cls;
+	struct flow_entry *f;
 	struct identity id;
 
+	if (!final && key->proto == IPPROTO_TCP && !flow->tx_bytes && !flow->rx_bytes)
+		return NULL;
+	if (!a->namer.classify(a->namer.ctx, key, owner->tgid, final, now, &cls))
+		return NULL;
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
-	a->classify(a->classify_ctx, key, &cls);
 	f->row = rows_find(a->rows, owner->tgid, cls.host);
 	if (!f->row) {
 		resolve_identity(a, owner, &id, now);
@@ -139,6 +145,8 @@ static struct flow_entry *flow_new(struct accountant *a, const struct ew_flow_ke
 
 static void flow_drop(struct accountant *a, struct flow_entry *f)
 {
+	if (a->namer.forget)
+		a->namer.forget(a->namer.ctx, &f->key);
 	f->row->connections--;
 	ht_remove(&a->flows, &f->node);
 	free(f);
@@ -152,11 +160,11 @@ static uint64_t gained(uint64_t now, uint64_t before)
 }
 
 static struct flow_entry *account(struct accountant *a, const struct ew_flow_key *key,
-				  const struct ew_flow *flow, double now)
+				  const struct ew_flow *flow, bool final, double now)
 {
 	struct ht_node *n = ht_find(&a->flows, key, sizeof(*key));
 	struct flow_entry *f = n ? container_of(n, struct flow_entry, node)
-				 : flow_new(a, key, &flow->owner, now);
+				 : flow_new(a, key, flow, final, now);
 	uint64_t tx, rx;
 
 	if (!f)
@@ -180,7 +188,7 @@ void accountant_event(struct accountant *a, const struct ew_event *ev, double no
 
 	switch (ev->type) {
 	case EW_EV_TCP_CLOSED:
-		f = account(a, &ev->key, &ev->flow, now);
+		f = account(a, &ev->key, &ev->flow, true, now);
 		if (f)
 			flow_drop(a, f);
 		break;
@@ -204,15 +212,15 @@ void accountant_event(struct accountant *a, const struct ew_event *ev, double no
 bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
 		     const struct ew_flow *flow, double now)
 {
-	struct flow_entry *f = account(a, key, flow, now);
+	bool released = key->proto == IPPROTO_UDP &&
+			ht_find(&a->released, &key->cookie, sizeof(key->cookie));
+	bool closed = (flow->flags & EW_FLOW_CLOSED) || released;
+	struct flow_entry *f = account(a, key, flow, closed, now);
 	bool finished;
 
 	if (!f)
 		return false;
-	finished = (flow->flags & EW_FLOW_CLOSED) ||
-		   (key->proto == IPPROTO_UDP &&
-		    (ht_find(&a->released, &key->cookie, sizeof(key->cookie)) ||
-		     now - f->last_change >= a->udp_idle_s));
+	finished = closed || (key->proto == IPPROTO_UDP && now - f->last_change >= a->udp_idle_s);
 	if (finished)
 		flow_drop(a, f);
 	return finished;

@@ -12,8 +12,14 @@
 #include "proccache.h"
 #include "rows.h"
 
-/* Names the remote end of a new flow. */
-typedef void (*classify_fn)(void *ctx, const struct ew_flow_key *key, struct classification *out);
+/* Names the remote end of a new flow; false to ask again at the next pass
+ * (unless final). Forget: the flow has ended. */
+struct flow_namer {
+	bool (*classify)(void *ctx, const struct ew_flow_key *key, uint32_t tgid, bool final,
+			 double now, struct classification *out);
+	void (*forget)(void *ctx, const struct ew_flow_key *key);
+	void *ctx;
+};
 
 struct accountant {
 	struct hashtab flows;    /* struct flow_entry by ew_flow_key */
@@ -21,15 +27,13 @@ struct accountant {
 	struct hashtab cgroups;  /* cgroup id to path */
 	struct proc_cache procs;
 	struct row_table *rows;
-	classify_fn classify;
-	void *classify_ctx;
+	struct flow_namer namer;
 	char cgroup_root[PATH_MAX];
 	double udp_idle_s;       /* an idle UDP flow is finalized after this long */
 	uint32_t pass;
 };
 
-int accountant_init(struct accountant *a, struct row_table *rows, classify_fn classify,
-		    void *classify_ctx);
+int accountant_init(struct accountant *a, struct row_table *rows, const struct flow_namer *namer);
 void accountant_free(struct accountant *a);
 /* A ring buffer event from the kernel. */
 void accountant_event(struct accountant *a, const struct ew_event *ev, double now);

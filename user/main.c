@@ -4,15 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 #include "check.h"
+#include "config.h"
 #include "loader.h"
 #include "top.h"
 
 static void usage(FILE *out)
 {
-	fputs("usage: egresswatch [-v] COMMAND [OPTIONS]\n"
+	fputs("usage: egresswatch [--config FILE] [-v] COMMAND [OPTIONS]\n"
 	      "\n"
 	      "  check        probe this kernel: one line per hook; exit 0 when the\n"
 	      "               socket-accounting core can run, 1 otherwise\n"
+	      "  endpoints    print the effective endpoint catalog (built-in + config file)\n"
 	      "  top  [-b] [-n COUNT] [-d SEC] [--json] [--all] [--sort rx|tx|req|tokens]\n"
 	      "               per-process traffic to LLM APIs, refreshed every SEC (default 2);\n"
 	      "               -b: batch mode to stdout; -n: stop after COUNT refreshes;\n"
@@ -23,13 +25,43 @@ static void usage(FILE *out)
 	      out);
 }
 
+static int dispatch(const char *command, int argc, char **argv, const struct config *cfg)
+{
+	if (!strcmp(command, "check"))
+		return check_main();
+	if (!strcmp(command, "endpoints")) {
+		if (argc > 1) {
+			fprintf(stderr, "egresswatch endpoints: unexpected argument '%s'\n", argv[1]);
+			return 2;
+		}
+		catalog_print(&cfg->catalog, stdout);
+		return 0;
+	}
+	if (!strcmp(command, "top"))
+		return top_main(argc, argv, cfg);
+	fprintf(stderr, "egresswatch: unknown command '%s'\n", command);
+	usage(stderr);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
+	const char *config_path = NULL;
 	bool verbose = false;
-	int i;
+	struct config cfg;
+	char err[512];
+	int i, status;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+		if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c")) {
+			if (++i >= argc) {
+				fprintf(stderr, "egresswatch: --config needs a FILE\n");
+				return 2;
+			}
+			config_path = argv[i];
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			config_path = argv[i] + 9;
+		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			verbose = true;
 		} else if (!strcmp(argv[i], "--version")) {
 			printf("egresswatch %s\n", EW_VERSION);
@@ -48,11 +80,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	loader_set_verbose(verbose);
-	if (!strcmp(argv[i], "check"))
-		return check_main();
-	if (!strcmp(argv[i], "top"))
-		return top_main(argc - i, argv + i);
-	fprintf(stderr, "egresswatch: unknown command '%s'\n", argv[i]);
-	usage(stderr);
-	return 2;
+	if (config_init(&cfg)) {
+		fprintf(stderr, "egresswatch: out of memory\n");
+		return 1;
+	}
+	if (config_path && config_load(&cfg, config_path, err, sizeof(err))) {
+		fprintf(stderr, "egresswatch: %s\n", err);
+		config_free(&cfg);
+		return 2;
+	}
+	status = dispatch(argv[i], argc - i, argv + i, &cfg);
+	config_free(&cfg);
+	return status;
 }

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "classify.h"
 
 volatile sig_atomic_t monitor_exiting;
 
@@ -44,13 +43,32 @@ double wall_now(void)
 
 static int on_event(void *ctx, void *data, size_t size)
 {
+	const struct ew_sample *s = data;
 	struct monitor *m = ctx;
+	double now = monotonic_now();
 
-	if (size < sizeof(struct ew_event))
+	if (size < sizeof(__u32))
 		return 0;
-	accountant_event(&m->acct, data, monotonic_now());
-	return 0;
+	switch (s->type) {
+	case EW_EV_SAMPLE_CLIENT:
+	case EW_EV_SAMPLE_DNS:
+		if (size < offsetof(struct ew_sample, data) || size < offsetof(struct ew_sample, data) + s->len)
+			return 0;
+		if (s->type == EW_EV_SAMPLE_CLIENT)
+			names_client_sample(&m->names, s, now);
+		else
+			names_dns_sample(&m->names, s, now);
+		return 0;
+	default:
+		if (size >= sizeof(struct ew_event))
+			accountant_event(&m->acct, data, now);
+		return 0;
+	}
 }
+
+/* Flow names not claimed by a flow within this long are dropped. */
+#define NAME_UNCLAIMED_MAX_S 60
+#define DNS_TABLE_MAX 65536
 
 int monitor_start(struct monitor *m, const struct monitor_opts *opts)
 {
@@ -59,12 +77,17 @@ int monitor_start(struct monitor *m, const struct monitor_opts *opts)
 		.on_event = on_event,
 		.event_ctx = m,
 	};
+	struct flow_namer namer;
 	int err;
 
 	memset(m, 0, sizeof(*m));
 	m->opts = *opts;
 	m->loader.cgroup_fd = -1;
-	if (rows_init(&m->rows) || accountant_init(&m->acct, &m->rows, classify_by_address, NULL)) {
+	m->classifier.catalog = opts->catalog;
+	m->classifier.names = &m->names;
+	namer = classifier_namer(&m->classifier);
+	if (rows_init(&m->rows) || names_init(&m->names, DNS_TABLE_MAX) ||
+	    accountant_init(&m->acct, &m->rows, &namer)) {
 		fprintf(stderr, "egresswatch: out of memory\n");
 		return -ENOMEM;
 	}
@@ -103,6 +126,7 @@ int monitor_refresh(struct monitor *m, enum row_sort by, bool all, struct report
 		return err;
 	ring_buffer__consume(m->loader.rb);
 	rows_expire(&m->rows, now, m->opts.grace_s);
+	names_prune(&m->names, now, NAME_UNCLAIMED_MAX_S);
 	n = rows_sorted(&m->rows, by, all, &out->rows);
 	if (n < 0)
 		return n;
@@ -126,5 +150,6 @@ void monitor_stop(struct monitor *m)
 {
 	loader_stop(&m->loader);
 	accountant_free(&m->acct);
+	names_free(&m->names);
 	rows_free(&m->rows);
 }

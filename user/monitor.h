@@ -6,12 +6,15 @@
 
 #include <signal.h>
 #include "accountant.h"
+#include "classify.h"
+#include "names.h"
 #include "loader.h"
 #include "preexisting.h"
 #include "report.h"
 #include "rows.h"
 
 struct monitor_opts {
+	const struct catalog *catalog;
 	unsigned int max_flows;
 	double grace_s; /* how long an idle row with no connection stays */
 };
@@ -20,6 +23,8 @@ struct monitor {
 	struct loader loader;
 	struct accountant acct;
 	struct row_table rows;
+	struct names names;
+	struct classifier classifier;
 	struct preexisting_result preexisting;
 	struct monitor_opts opts;
 	double last_refresh; /* monotonic */

@@ -45,6 +45,7 @@ static const char *const stat_names[EW_STAT_MAX] = {
 	[EW_STAT_CLOSE_DEFERRED] = "close_deferred",
 	[EW_STAT_RELEASE_LOST] = "release_event_lost",
 	[EW_STAT_OWNER_EVENT_LOST] = "owner_event_lost",
+	[EW_STAT_SAMPLE_LOST] = "sample_lost",
 };
 
 int report_json(FILE *out, const struct report *r)

@@ -122,9 +122,13 @@ static int run_batch(struct monitor *m, const struct top_opts *o)
 	return 0;
 }
 
-int top_main(int argc, char **argv)
+int top_main(int argc, char **argv, const struct config *cfg)
 {
-	struct monitor_opts mo = { .max_flows = 65536, .grace_s = 10 };
+	struct monitor_opts mo = {
+		.catalog = &cfg->catalog,
+		.max_flows = cfg->max_flows,
+		.grace_s = 10,
+	};
 	struct top_opts o;
 	struct monitor m;
 	int status = parse(argc, argv, &o);

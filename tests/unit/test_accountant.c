@@ -15,14 +15,23 @@
 struct fixture {
 	struct row_table rows;
 	struct accountant acct;
+	struct catalog catalog;
+	struct names names;
+	struct classifier classifier;
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
+	struct flow_namer namer;
 
 	assert_int_equal(rows_init(&f->rows), 0);
-	assert_int_equal(accountant_init(&f->acct, &f->rows, classify_by_address, NULL), 0);
+	assert_int_equal(catalog_init_builtin(&f->catalog), 0);
+	assert_int_equal(names_init(&f->names, 16), 0);
+	f->classifier.catalog = &f->catalog;
+	f->classifier.names = &f->names;
+	namer = classifier_namer(&f->classifier);
+	assert_int_equal(accountant_init(&f->acct, &f->rows, &namer), 0);
 	*state = f;
 	return 0;
 }
@@ -32,6 +41,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	accountant_free(&f->acct);
+	names_free(&f->names);
+	catalog_free(&f->catalog);
 	rows_free(&f->rows);
 	free(f);
 	return 0;
@@ -217,6 +228,19 @@ static void idle_udp_flow_is_finished_tcp_is_not(void **state)
 	assert_false(accountant_flow(&f->acct, &t, &v, 600.0));
 }
 
+static void tcp_flow_without_payload_waits_until_it_has_some(void **state)
+{
+	struct fixture *f = *state;
+	struct ew_flow_key k = key(14, IPPROTO_TCP, 1);
+	struct ew_flow v = flow(0, 0);
+
+	accountant_flow(&f->acct, &k, &v, 1.0);
+	assert_null(rows_find(&f->rows, NO_SUCH_PID, "198.51.100.1"));
+	v.tx_bytes = 517;
+	accountant_flow(&f->acct, &k, &v, 2.0);
+	assert_int_equal(the_row(f, "198.51.100.1")->tx_bytes_total, 517);
+}
+
 static void flows_to_one_host_share_a_row(void **state)
 {
 	struct fixture *f = *state;
@@ -245,6 +269,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(deferred_close_flag_finishes_the_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(idle_udp_flow_is_finished_tcp_is_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(flows_to_one_host_share_a_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(tcp_flow_without_payload_waits_until_it_has_some, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("accountant", tests, NULL, NULL);
