@@ -9,7 +9,7 @@ PACKAGES="
   libjansson-dev libinih-dev libncurses-dev libcap-dev libnghttp2-dev
   libcmocka-dev
   iproute2 procps curl openssl ca-certificates python3 python3-pytest
-  tmux
+  tmux dnsmasq-base
 "
 
 missing=""

@@ -18,6 +18,8 @@ PEERS = Path(__file__).resolve().parent / "peers"
 PYTHON = "/usr/bin/python3"  # Debian's, linked to the system OpenSSL
 
 SERVER_V4 = "198.51.100.1"
+SERVER_V4_OTHER = "203.0.113.1"  # a second server address, for CIDR tests
+DNS_SERVER = "198.51.100.53"
 CLIENT_V4 = "198.51.100.2"
 SERVER_V6 = "2001:db8:100::1"
 CLIENT_V6 = "2001:db8:100::2"
@@ -70,6 +72,7 @@ class Netns:
     def __init__(self, tag):
         self.server = f"ews{tag}"
         self.client = f"ewc{tag}"
+        self.resolv = Path("/etc/netns") / self.client / "resolv.conf"
 
     def create(self):
         for ns in (self.server, self.client):
@@ -82,6 +85,12 @@ class Netns:
             run("ip", "-n", ns, "addr", "add", f"{v4}/24", "dev", dev)
             run("ip", "-n", ns, "addr", "add", f"{v6}/64", "dev", dev, "nodad")
             run("ip", "-n", ns, "link", "set", dev, "up")
+        run("ip", "-n", self.server, "addr", "add", f"{SERVER_V4_OTHER}/24", "dev", "ewv0")
+        run("ip", "-n", self.server, "addr", "add", f"{DNS_SERVER}/24", "dev", "ewv0")
+        run("ip", "-n", self.client, "route", "add", "203.0.113.0/24", "dev", "ewv1")
+        # ip netns exec bind-mounts this over /etc/resolv.conf in the namespace
+        self.resolv.parent.mkdir(parents=True, exist_ok=True)
+        self.resolv.write_text(f"nameserver {DNS_SERVER}\noptions timeout:2 attempts:2\n")
 
     def destroy(self):
         for ns in (self.server, self.client):
@@ -92,6 +101,9 @@ class Netns:
                 except ProcessLookupError:
                     pass
             run("ip", "netns", "del", ns, check=False)
+        if self.resolv.exists():
+            self.resolv.unlink()
+            self.resolv.parent.rmdir()
 
 
 @pytest.fixture
@@ -160,13 +172,28 @@ def server(netns, procs, pki, tmp_path):
     return start
 
 
+@pytest.fixture
+def dns_server(netns, procs, tmp_path):
+    """start(names): dnsmasq in the server namespace answering name -> address."""
+    def start(names):
+        ready = tmp_path / "dnsmasq.pid"
+        cmd = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+               f"--listen-address={DNS_SERVER}", "--bind-interfaces", "--port=53",
+               f"--pid-file={ready}", "--user=root", "--local-ttl=300"]
+        cmd += [f"--host-record={name},{addr}" for name, addr in names.items()]
+        procs.start("ip", "netns", "exec", netns.server, *cmd)
+        wait_for(ready.exists, 10, "dnsmasq")
+    return start
+
+
 class Egresswatch:
     """egresswatch top -b --json running in the root namespace."""
 
-    def __init__(self, procs, args):
+    def __init__(self, procs, args, config=None):
         self.lines = []
         self.stderr = b""
-        self.proc = procs.start(str(EGRESSWATCH), "top", "-b", "--json", *args,
+        prefix = ["--config", str(config)] if config else []
+        self.proc = procs.start(str(EGRESSWATCH), *prefix, "top", "-b", "--json", *args,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -214,8 +241,8 @@ def egresswatch(procs):
     """start(*args): egresswatch top -b --json with extra options."""
     started = []
 
-    def start(*args):
-        ew = Egresswatch(procs, args or ("--all", "-d", "0.5"))
+    def start(*args, config=None):
+        ew = Egresswatch(procs, args or ("--all", "-d", "0.5"), config)
         started.append(ew)
         return ew
     yield start

@@ -205,3 +205,18 @@ def test_usage_errors_and_privileges():
     assert r.returncode == 1 and "needs root" in r.stderr
     r = run(str(EGRESSWATCH), "--version")
     assert r.stdout.startswith("egresswatch ")
+
+
+def test_endpoints_and_configuration_errors(tmp_path):
+    r = run(str(EGRESSWATCH), "endpoints")
+    for provider in ("openai", "anthropic", "gemini", "bedrock", "openrouter (router)"):
+        assert f"\n{provider}\n" in "\n" + r.stdout
+    config = tmp_path / "c.conf"
+    config.write_text("[endpoint acme]\nprovider = acme\nhosts = llm.acme.internal\n")
+    os.chmod(config, 0o600)
+    r = run(str(EGRESSWATCH), "--config", str(config), "endpoints")
+    assert "acme (config)\n  hosts       llm.acme.internal" in r.stdout
+    config.write_text("[general]\ninterval = 5\nintreval = 4\n")
+    r = run(str(EGRESSWATCH), "--config", str(config), "top", "-b", "-n", "1", check=False)
+    assert r.returncode == 2
+    assert f"{config}:3: unknown key 'intreval' in [general]" in r.stderr

@@ -75,6 +75,9 @@ def handle(raw, peer, ctx, log, mode):
             requests = serve_http(conn)
         elif mode == "plain-http":
             requests = serve_http(raw)
+        elif mode == "sink":  # read until the client closes
+            while raw.recv(65536):
+                pass
         else:  # "plain": read one line, answer --size bytes, close
             buf = b""
             while b"\n" not in buf:
@@ -127,7 +130,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--addr", required=True)
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--mode", choices=["tls", "plain", "plain-http", "udp"], default="tls")
+    p.add_argument("--mode", choices=["tls", "plain", "plain-http", "sink", "udp"], default="tls")
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--log", required=True)
