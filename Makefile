@@ -12,7 +12,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-LIBS := libbpf jansson libcap inih
+LIBS := libbpf jansson libcap inih libnghttp2 libsodium zlib
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE \
 	  -DEW_VERSION='"$(VERSION)"' -Iheaders -Iuser -I$(BUILD) \
@@ -31,8 +31,8 @@ VMLINUX_BTF ?= $(wildcard /sys/kernel/btf/vmlinux)
 
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/%.o,$(USER_SRCS))
-BPF_OBJS := $(BUILD)/egresswatch.bpf.o
-SKELS := $(BUILD)/egresswatch.skel.h
+BPF_OBJS := $(BUILD)/egresswatch.bpf.o $(BUILD)/tls.bpf.o
+SKELS := $(BUILD)/egresswatch.skel.h $(BUILD)/tls.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .SECONDARY:
@@ -52,7 +52,7 @@ else
 	cp headers/vmlinux.h $@
 endif
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c headers/egresswatch.h $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c headers/egresswatch.h headers/tls.h $(BUILD)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o

@@ -413,4 +413,23 @@ int ew_sock_release(struct bpf_sock *sk)
 	return 1;
 }
 
+/* A new program: user space checks whether it carries TLS functions of its
+ * own (node links OpenSSL in) before it can make a request. Loaded only with
+ * TLS plaintext inspection on. */
+SEC("raw_tp/sched_process_exec")
+int ew_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct ew_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		stat_add(EW_STAT_OWNER_EVENT_LOST, 1);
+		return 0;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->type = EW_EV_EXEC;
+	ev->flow.owner.tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -57,6 +57,7 @@ enum ew_event_type {
 	EW_EV_NEW_OWNER = 3,     /* a process opened its first tracked socket: flow.owner */
 	EW_EV_SAMPLE_CLIENT = 4, /* struct ew_sample: the first client payload of a TCP flow */
 	EW_EV_SAMPLE_DNS = 5,    /* struct ew_sample: a DNS answer (UDP from port 53) */
+	EW_EV_EXEC = 6,          /* a process executed a program: flow.owner.tgid */
 };
 
 struct ew_event {

@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
   make gcc clang llvm pkg-config
   libbpf-dev bpftool libelf-dev zlib1g-dev
-  libjansson-dev libinih-dev libncurses-dev libcap-dev libnghttp2-dev
+  libjansson-dev libinih-dev libncurses-dev libcap-dev libnghttp2-dev libsodium-dev
   libcmocka-dev
   iproute2 procps curl openssl ca-certificates python3 python3-pytest
   tmux dnsmasq-base

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cgroup.h"
+#include "procinfo.h"
 
 struct flow_entry {
 	struct ht_node node;
@@ -93,8 +94,8 @@ static const char *cgroup_path(struct accountant *a, uint64_t id)
 	return c->path;
 }
 
-static void resolve_identity(struct accountant *a, const struct ew_owner *o,
-			     struct identity *id, double now)
+void accountant_identity(struct accountant *a, const struct ew_owner *o, struct identity *id,
+			 double now)
 {
 	memset(id, 0, sizeof(*id));
 	id->pid = o->tgid;
@@ -104,6 +105,8 @@ static void resolve_identity(struct accountant *a, const struct ew_owner *o,
 	id->preexisting = o->flags & EW_OWNER_PREEXISTING;
 	id->exe = proccache_exe(&a->procs, o, now);
 	id->cgroup = cgroup_path(a, o->cgroup_id);
+	if (!o->cgroup_id && !proc_cgroup_path(o->tgid, a->scratch_cgroup, sizeof(a->scratch_cgroup)))
+		id->cgroup = a->scratch_cgroup; /* no id known: what /proc says now */
 }
 
 /* A flow is made in user space once it carries payload and has its name (or
@@ -126,7 +129,7 @@ static struct flow_entry *flow_new(struct accountant *a, const struct ew_flow_ke
 		return NULL;
 	f->row = rows_find(a->rows, owner->tgid, cls.host);
 	if (!f->row) {
-		resolve_identity(a, owner, &id, now);
+		accountant_identity(a, owner, &id, now);
 		f->row = rows_get(a->rows, &id, &cls, now);
 	}
 	if (!f->row) {

@@ -26,6 +26,7 @@ struct accountant {
 	struct hashtab released; /* cookies of UDP sockets closed since the last pass */
 	struct hashtab cgroups;  /* cgroup id to path */
 	struct proc_cache procs;
+	char scratch_cgroup[PATH_MAX];
 	struct row_table *rows;
 	struct flow_namer namer;
 	char cgroup_root[PATH_MAX];
@@ -43,6 +44,10 @@ bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
 		     const struct ew_flow *flow, double now);
 /* Ends a pass over the map: flows the kernel no longer has are dropped. */
 void accountant_end_pass(struct accountant *a, double now);
+/* Who owns a row: comm, uid and exe, and the cgroup by id (or, with id 0,
+ * from /proc). The strings live until the next call. */
+void accountant_identity(struct accountant *a, const struct ew_owner *o, struct identity *id,
+			 double now);
 /* Reads the whole flows map (batched) and accounts every flow. */
 int accountant_sweep(struct accountant *a, int flows_fd, double now);
 

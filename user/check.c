@@ -2,6 +2,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include "cgroup.h"
 #include "egresswatch.skel.h"
+#include "tls.skel.h"
 
 static void line(const char *hook, int err, const char *detail)
 {
@@ -56,6 +58,29 @@ cleanup:
 	return err;
 }
 
+/* Loads the TLS uprobe programs and attaches them to this program's own libc
+ * read(), a function every process has, to prove uprobes work here. */
+static int probe_tls(char *why, size_t len)
+{
+	struct tls_bpf *s = tls_bpf__open_and_load();
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "read");
+	struct bpf_link *link;
+	int err = 0;
+
+	if (!s) {
+		snprintf(why, len, "load refused");
+		return -errno;
+	}
+	link = bpf_program__attach_uprobe_opts(s->progs.ssl_read, 0, "libc.so.6", 0, &opts);
+	if (!link) {
+		err = -errno;
+		snprintf(why, len, "attach refused");
+	}
+	bpf_link__destroy(link);
+	tls_bpf__destroy(s);
+	return err;
+}
+
 static int file_present(const char *path)
 {
 	return access(path, F_OK) ? -errno : 0;
@@ -63,15 +88,16 @@ static int file_present(const char *path)
 
 int check_main(void)
 {
-	static const struct { const char *prog; const char *hook; } core[] = {
-		{ "ew_connect4", "cgroup/connect4" },
-		{ "ew_connect6", "cgroup/connect6" },
-		{ "ew_sendmsg4", "cgroup/sendmsg4" },
-		{ "ew_sendmsg6", "cgroup/sendmsg6" },
-		{ "ew_egress", "cgroup_skb/egress" },
-		{ "ew_ingress", "cgroup_skb/ingress" },
-		{ "ew_sock_release", "cgroup/sock_release" },
-		{ "ew_tcp_state", "raw_tp/inet_sock_set_state" },
+	static const struct { const char *prog; const char *hook; bool core; } hooks[] = {
+		{ "ew_connect4", "cgroup/connect4", true },
+		{ "ew_connect6", "cgroup/connect6", true },
+		{ "ew_sendmsg4", "cgroup/sendmsg4", true },
+		{ "ew_sendmsg6", "cgroup/sendmsg6", true },
+		{ "ew_egress", "cgroup_skb/egress", true },
+		{ "ew_ingress", "cgroup_skb/ingress", true },
+		{ "ew_sock_release", "cgroup/sock_release", true },
+		{ "ew_tcp_state", "raw_tp/inet_sock_set_state", true },
+		{ "ew_exec", "raw_tp/sched_process_exec (TLS)", false },
 	};
 	char root[PATH_MAX], why[64];
 	int cgroup_fd = -1, failed = 0, err;
@@ -90,20 +116,20 @@ int check_main(void)
 	line("cgroup v2", err, err ? "no cgroup2 mount in /proc/self/mounts" : root);
 	failed |= err != 0;
 
-	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		if (cgroup_fd < 0) {
-			line(core[i].hook, -ENOENT, "no cgroup v2 to attach to");
-			failed = 1;
+			line(hooks[i].hook, -ENOENT, "no cgroup v2 to attach to");
+			failed |= hooks[i].core;
 			continue;
 		}
 		why[0] = '\0';
-		err = probe_program(core[i].prog, cgroup_fd, why, sizeof(why));
-		line(core[i].hook, err, why[0] ? why : NULL);
-		failed |= err != 0;
+		err = probe_program(hooks[i].prog, cgroup_fd, why, sizeof(why));
+		line(hooks[i].hook, err, why[0] ? why : NULL);
+		failed |= hooks[i].core && err != 0;
 	}
-	/* Not used by the core: listed so a fleet owner sees what this kernel has. */
-	err = file_present("/sys/bus/event_source/devices/uprobe/type");
-	line("uprobe (TLS plaintext, optional)", err, NULL);
+	/* TLS plaintext: without it, socket metadata only (figures null). */
+	err = probe_tls(why, sizeof(why));
+	line("uprobe (TLS plaintext)", err, err ? why : NULL);
 	err = file_present("/sys/bus/event_source/devices/kprobe/type");
 	line("kprobe (not used)", err, err ? "egresswatch does not need it" : NULL);
 

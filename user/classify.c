@@ -6,12 +6,13 @@
 #include <string.h>
 #include "addr.h"
 
-static void by_name(const struct catalog *cat, const char *host, const char *by,
-		    const char *path, struct classification *out)
+void classify_name(const struct catalog *cat, const char *host, const char *by,
+		   const char *path, struct classification *out)
 {
 	const struct endpoint *e = catalog_match_host(cat, host);
 	bool batch;
 
+	memset(out, 0, sizeof(*out));
 	snprintf(out->host, sizeof(out->host), "%s", host);
 	out->by = by;
 	if (e)
@@ -33,12 +34,12 @@ bool classify_flow(struct classifier *c, const struct ew_flow_key *key, uint32_t
 	if (fn && fn->state == NAME_PENDING && !final && now - fn->first_seen < NAME_PENDING_MAX_S)
 		return false;
 	if (fn && fn->state == NAME_KNOWN) {
-		by_name(c->catalog, fn->host, fn->by, fn->path, out);
+		classify_name(c->catalog, fn->host, fn->by, fn->path, out);
 		return true;
 	}
 	dns = names_dns_lookup(c->names, tgid, key->peer, now);
 	if (dns) {
-		by_name(c->catalog, dns, "dns", NULL, out);
+		classify_name(c->catalog, dns, "dns", NULL, out);
 		return true;
 	}
 	addr_format(key->peer, out->host, sizeof(out->host));

@@ -27,6 +27,10 @@ struct classifier {
 bool classify_flow(struct classifier *c, const struct ew_flow_key *key, uint32_t tgid,
 		   bool final, double now, struct classification *out);
 
+/* A flow or request known by name: its provider from the catalog, or
+ * "uncatalogued" when path is LLM-shaped. */
+void classify_name(const struct catalog *cat, const char *host, const char *by,
+		   const char *path, struct classification *out);
 /* The classifier as the accountant's flow namer. */
 struct flow_namer classifier_namer(struct classifier *c);
 

@@ -65,6 +65,7 @@ int loader_start(struct loader *l, const struct loader_opts *opts)
 	}
 	if (opts->max_flows)
 		bpf_map__set_max_entries(s->maps.flows, opts->max_flows);
+	bpf_program__set_autoload(s->progs.ew_exec, opts->exec_events);
 	err = egresswatch_bpf__load(s);
 	if (err) {
 		fprintf(stderr, "egresswatch: cannot load the BPF programs: %s "
@@ -85,6 +86,15 @@ int loader_start(struct loader *l, const struct loader_opts *opts)
 		fprintf(stderr, "egresswatch: cannot attach to raw tracepoint inet_sock_set_state: %s\n",
 			strerror(-err));
 		return err;
+	}
+	if (opts->exec_events) {
+		s->links.ew_exec = bpf_program__attach(s->progs.ew_exec);
+		if (!s->links.ew_exec) {
+			err = -errno;
+			fprintf(stderr, "egresswatch: cannot attach to raw tracepoint sched_process_exec: %s\n",
+				strerror(-err));
+			return err;
+		}
 	}
 	l->rb = ring_buffer__new(bpf_map__fd(s->maps.events), opts->on_event, opts->event_ctx, NULL);
 	if (!l->rb) {

@@ -22,6 +22,7 @@ struct loader {
 
 struct loader_opts {
 	unsigned int max_flows; /* entries of the flows map */
+	bool exec_events;       /* send EW_EV_EXEC (for TLS plaintext inspection) */
 	event_fn on_event;
 	void *event_ctx;
 };

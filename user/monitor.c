@@ -60,10 +60,97 @@ static int on_event(void *ctx, void *data, size_t size)
 			names_dns_sample(&m->names, s, now);
 		return 0;
 	default:
-		if (size >= sizeof(struct ew_event))
-			accountant_event(&m->acct, data, now);
+		if (size < sizeof(struct ew_event))
+			return 0;
+		accountant_event(&m->acct, data, now);
+		/* A process's first outbound socket, or a new program: its TLS
+		 * libraries are looked for before it can send plaintext. */
+		if (m->tls_on && s->type == EW_EV_NEW_OWNER)
+			tls_probes_scan_process(&m->tls, ((struct ew_event *)data)->flow.owner.tgid, true);
+		else if (m->tls_on && s->type == EW_EV_EXEC)
+			tls_probes_scan_process(&m->tls, ((struct ew_event *)data)->flow.owner.tgid, false);
 		return 0;
 	}
+}
+
+static int on_tls_event(void *ctx, void *data, size_t size)
+{
+	struct monitor *m = ctx;
+
+	tls_streams_event(&m->streams, data, size);
+	return 0;
+}
+
+/* ---- TLS plaintext into rows ---- */
+
+static bool plaintext_wanted(void *ctx, const struct exchange *x)
+{
+	struct monitor *m = ctx;
+	bool batch;
+
+	return (x->authority[0] && catalog_match_host(m->opts.catalog, x->authority)) ||
+	       catalog_llm_path(m->opts.catalog, x->path, &batch);
+}
+
+/* The row of a request's process and host: usually the one its socket made
+ * (named by SNI), else one made now, named by the Host or :authority. */
+static struct row *plaintext_row(struct monitor *m, const struct tls_peer *who,
+				 const struct exchange *x)
+{
+	struct ew_owner owner = { .tgid = who->tgid, .uid = who->uid };
+	struct classification cls;
+	struct identity id;
+	double now = monotonic_now();
+	struct row *r = rows_find(&m->rows, who->tgid, x->authority);
+
+	if (r)
+		return r;
+	memcpy(owner.comm, who->comm, sizeof(owner.comm));
+	classify_name(m->opts.catalog, x->authority[0] ? x->authority : "unknown", "http", x->path,
+		      &cls);
+	accountant_identity(&m->acct, &owner, &id, now);
+	return rows_get(&m->rows, &id, &cls, now);
+}
+
+static void plaintext_request(void *ctx, const struct tls_peer *who, const struct exchange *x)
+{
+	struct monitor *m = ctx;
+	struct row *r = plaintext_row(m, who, x);
+
+	if (r)
+		rows_add_request(r, x->has_key ? &x->key : NULL, monotonic_now());
+}
+
+static void plaintext_response(void *ctx, const struct tls_peer *who, struct exchange *x)
+{
+	struct monitor *m = ctx;
+	struct row *r = plaintext_row(m, who, x);
+	struct usage u = exchange_usage(x);
+
+	if (r)
+		rows_add_response(r, &u, x->has_org ? &x->org : NULL, monotonic_now());
+}
+
+static int start_tls(struct monitor *m)
+{
+	struct plaintext_sink sink = {
+		plaintext_wanted, plaintext_request, plaintext_response, m,
+	};
+	int err;
+
+	if (fingerprint_init()) {
+		fprintf(stderr, "egresswatch: cannot seed the key fingerprints\n");
+		return -EINVAL;
+	}
+	err = tls_probes_start(&m->tls, EW_TLS_CAPTURE_MAX, m->loader.rb, on_tls_event, m);
+	if (err)
+		return err;
+	err = tls_streams_init(&m->streams, &sink, tls_probes_ignored_fd(&m->tls));
+	if (err)
+		return err;
+	m->tls_on = true;
+	tls_probes_scan_system(&m->tls);
+	return 0;
 }
 
 /* Flow names not claimed by a flow within this long are dropped. */
@@ -74,6 +161,7 @@ int monitor_start(struct monitor *m, const struct monitor_opts *opts)
 {
 	struct loader_opts lo = {
 		.max_flows = opts->max_flows,
+		.exec_events = opts->payload,
 		.on_event = on_event,
 		.event_ctx = m,
 	};
@@ -94,6 +182,11 @@ int monitor_start(struct monitor *m, const struct monitor_opts *opts)
 	err = loader_start(&m->loader, &lo);
 	if (err)
 		return err;
+	if (opts->payload) {
+		err = start_tls(m);
+		if (err)
+			return err;
+	}
 	err = preexisting_attribute(loader_owners_fd(&m->loader), &m->preexisting);
 	if (err)
 		fprintf(stderr, "egresswatch: cannot scan /proc for sockets open before start: %s\n",
@@ -148,6 +241,9 @@ void monitor_report_done(struct monitor *m, struct report *r)
 
 void monitor_stop(struct monitor *m)
 {
+	if (m->tls_on)
+		tls_streams_free(&m->streams);
+	tls_probes_stop(&m->tls);
 	loader_stop(&m->loader);
 	accountant_free(&m->acct);
 	names_free(&m->names);

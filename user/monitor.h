@@ -9,6 +9,8 @@
 #include "classify.h"
 #include "names.h"
 #include "loader.h"
+#include "plaintext.h"
+#include "tls_probes.h"
 #include "preexisting.h"
 #include "report.h"
 #include "rows.h"
@@ -17,6 +19,7 @@ struct monitor_opts {
 	const struct catalog *catalog;
 	unsigned int max_flows;
 	double grace_s; /* how long an idle row with no connection stays */
+	bool payload;   /* TLS plaintext inspection (uprobes) */
 };
 
 struct monitor {
@@ -26,6 +29,9 @@ struct monitor {
 	struct names names;
 	struct classifier classifier;
 	struct preexisting_result preexisting;
+	struct tls_probes tls;
+	struct tls_streams streams;
+	bool tls_on;
 	struct monitor_opts opts;
 	double last_refresh; /* monotonic */
 };

@@ -28,12 +28,15 @@ static json_t *row_json(const struct row *r)
 	json_object_set_new(o, "rx_bytes_total", json_integer(r->rx_bytes_total));
 	json_object_set_new(o, "connections", json_integer(r->connections));
 	json_object_set_new(o, "connections_total", json_integer(r->connections_total));
-	/* Plaintext figures: null until the TLS plaintext of the flow is seen,
+	/* Plaintext figures: null until TLS plaintext of the row is seen,
 	 * never a made-up 0. */
-	json_object_set_new(o, "requests_total", json_null());
-	json_object_set_new(o, "input_tokens_total", json_null());
-	json_object_set_new(o, "output_tokens_total", json_null());
-	json_object_set_new(o, "api_keys", json_null());
+	json_object_set_new(o, "requests_total", r->plaintext ? json_integer(r->requests_total) : json_null());
+	json_object_set_new(o, "input_tokens_total",
+			    r->plaintext ? json_integer(r->input_tokens_total) : json_null());
+	json_object_set_new(o, "output_tokens_total",
+			    r->plaintext ? json_integer(r->output_tokens_total) : json_null());
+	json_object_set_new(o, "api_keys", r->plaintext ? json_integer(r->keys.count) : json_null());
+	json_object_set_new(o, "organizations", r->plaintext ? json_integer(r->orgs.count) : json_null());
 	json_object_set_new(o, "preexisting", json_boolean(r->preexisting));
 	return o;
 }

@@ -10,11 +10,75 @@ int rows_init(struct row_table *t)
 	return ht_init(&t->ht);
 }
 
+struct fp_entry {
+	struct ht_node node;
+	struct fingerprint fp;
+};
+
+static void fp_set_free(struct hashtab *set)
+{
+	struct ht_iter it;
+	struct ht_node *n;
+
+	if (!set->buckets)
+		return;
+	ht_iter_init(&it, set);
+	while ((n = ht_iter_next(&it))) {
+		ht_remove(set, n);
+		free(container_of(n, struct fp_entry, node));
+	}
+	ht_free(set);
+}
+
+static void fp_set_add(struct hashtab *set, const struct fingerprint *fp)
+{
+	struct fp_entry *e;
+
+	if (!set->buckets && ht_init(set))
+		return;
+	if (set->count >= ROW_FINGERPRINTS_MAX || ht_find(set, fp, sizeof(*fp)))
+		return;
+	e = malloc(sizeof(*e));
+	if (!e)
+		return;
+	e->fp = *fp;
+	e->node.key = &e->fp;
+	e->node.key_len = sizeof(e->fp);
+	ht_insert(set, &e->node);
+}
+
 static void row_free(struct row *r)
 {
+	fp_set_free(&r->keys);
+	fp_set_free(&r->orgs);
 	free(r->exe);
 	free(r->cgroup);
 	free(r);
+}
+
+void rows_add_request(struct row *r, const struct fingerprint *key, double now)
+{
+	r->plaintext = true;
+	r->requests++;
+	r->requests_total++;
+	if (key)
+		fp_set_add(&r->keys, key);
+	r->last_active = now;
+}
+
+void rows_add_response(struct row *r, const struct usage *u, const struct fingerprint *org,
+		       double now)
+{
+	r->plaintext = true;
+	if (u->has_input)
+		r->input_tokens_total += u->input;
+	if (u->has_output) {
+		r->output_tokens_total += u->output;
+		r->output_tokens += u->output;
+	}
+	if (org)
+		fp_set_add(&r->orgs, org);
+	r->last_active = now;
 }
 
 void rows_free(struct row_table *t)
@@ -96,6 +160,7 @@ void rows_begin_interval(struct row_table *t)
 		struct row *r = container_of(n, struct row, node);
 
 		r->tx_bytes = r->rx_bytes = 0;
+		r->requests = r->output_tokens = 0;
 	}
 }
 
@@ -121,11 +186,11 @@ static uint64_t sort_value(const struct row *r, enum row_sort by)
 	case SORT_TX:
 		return r->tx_bytes;
 	case SORT_RX:
-	/* Requests and tokens come from TLS plaintext; until a row has them,
-	 * received bytes are the closest measure of output volume. */
-	case SORT_REQ:
-	case SORT_TOKENS:
 		return r->rx_bytes;
+	case SORT_REQ:
+		return r->requests;
+	case SORT_TOKENS:
+		return r->output_tokens;
 	}
 	return 0;
 }

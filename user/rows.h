@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "egresswatch.h"
+#include "fingerprint.h"
 #include "hashtab.h"
+#include "usage.h"
 
 #define EW_HOST_MAX 256
 
@@ -43,7 +45,16 @@ struct row {
 	uint32_t connections;               /* flows open now */
 	uint64_t connections_total;         /* flows seen since we began watching */
 	double last_active;                 /* monotonic seconds */
+	/* From TLS plaintext; meaningful only once plaintext was seen. */
+	bool plaintext;
+	uint64_t requests, requests_total;  /* this interval, and since we began */
+	uint64_t input_tokens_total, output_tokens_total, output_tokens;
+	struct hashtab keys;                /* distinct API key fingerprints */
+	struct hashtab orgs;                /* distinct organization ids */
 };
+
+/* The most fingerprints a row remembers; more are counted as this many. */
+#define ROW_FINGERPRINTS_MAX 4096
 
 struct row_table {
 	struct hashtab ht;
@@ -58,6 +69,11 @@ struct row *rows_find(const struct row_table *t, uint32_t pid, const char *host)
 struct row *rows_get(struct row_table *t, const struct identity *id,
 		     const struct classification *cls, double now);
 void rows_add_bytes(struct row *r, uint64_t tx, uint64_t rx, double now);
+/* A request seen in TLS plaintext, with its credential's fingerprint. */
+void rows_add_request(struct row *r, const struct fingerprint *key, double now);
+/* A response: its token usage and the organization that answered. */
+void rows_add_response(struct row *r, const struct usage *u, const struct fingerprint *org,
+		       double now);
 /* Starts a new interval: the per-interval counters go back to zero. */
 void rows_begin_interval(struct row_table *t);
 /* Drops rows with no open connection and no traffic for grace seconds. */

@@ -128,6 +128,7 @@ int top_main(int argc, char **argv, const struct config *cfg)
 		.catalog = &cfg->catalog,
 		.max_flows = cfg->max_flows,
 		.grace_s = 10,
+		.payload = cfg->payload,
 	};
 	struct top_opts o;
 	struct monitor m;

@@ -173,6 +173,20 @@ def server(netns, procs, pki, tmp_path):
 
 
 @pytest.fixture
+def llm_server(netns, procs, pki, tmp_path):
+    """start(port=443): the LLM-API-shaped HTTPS server in the server namespace."""
+    def start(port=443, addr=SERVER_V4):
+        log = tmp_path / f"llm-{port}.log"
+        ready = tmp_path / f"llm-{port}.ready"
+        procs.start("ip", "netns", "exec", netns.server, PYTHON, str(PEERS / "llm_server.py"),
+                    "--addr", addr, "--port", str(port), "--cert", str(pki / "server.pem"),
+                    "--key", str(pki / "server.key"), "--log", str(log), "--ready", str(ready))
+        wait_for(ready.exists, 10, "the LLM server")
+        return Server(log)
+    return start
+
+
+@pytest.fixture
 def dns_server(netns, procs, tmp_path):
     """start(names): dnsmasq in the server namespace answering name -> address."""
     def start(names):

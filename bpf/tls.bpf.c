@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/* TLS plaintext from uprobes on OpenSSL (SSL_write, SSL_read and their _ex
+ * forms) and GnuTLS (gnutls_record_send, gnutls_record_recv). The entry probe
+ * remembers the buffer; the return probe, once the call has said how many
+ * bytes it moved, copies a bounded head of them to user space. Nothing blocks
+ * and nothing is copied from calls that failed. (BPF_KPROBE and BPF_KRETPROBE
+ * read the arguments of uprobes just as well; libbpf 1.1 has no BPF_UPROBE.) */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "tls.h"
+
+/* Set by the loader: capture at most this many bytes of each call. */
+const volatile __u32 capture_max = EW_TLS_CAPTURE_MAX;
+
+struct tls_call {
+	__u64 conn;
+	__u64 buf;
+	__u64 count_ptr; /* _ex calls: where the library stores the byte count */
+	__u32 dir;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct tls_call);
+} calls SEC(".maps");
+
+/* Connections user space has no use for (not an LLM endpoint, or the server
+ * side of a connection): their calls are not copied. Set from user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ew_tls_conn);
+	__type(value, __u8);
+} ignored SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} tls_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ew_tls_event);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EW_TLS_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} tls_stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 id)
+{
+	__u64 *v = bpf_map_lookup_elem(&tls_stats, &id);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int enter(__u64 conn, __u64 buf, __u64 count_ptr, __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct tls_call c = { .conn = conn, .buf = buf, .count_ptr = count_ptr, .dir = dir };
+	struct ew_tls_conn key = { .conn = conn, .tgid = id >> 32 };
+
+	if (bpf_map_lookup_elem(&ignored, &key))
+		return 0;
+	if (bpf_map_update_elem(&calls, &tid, &c, BPF_ANY))
+		stat_inc(EW_TLS_STAT_CALLS_FULL);
+	return 0;
+}
+
+static __always_inline int leave(long ret, bool ex)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, zero = 0;
+	__u64 n, size;
+	struct ew_tls_event *ev;
+	struct tls_call *c;
+	__u64 len;
+
+	c = bpf_map_lookup_elem(&calls, &tid);
+	if (!c)
+		return 0;
+	if (ex) {
+		/* SSL_read_ex / SSL_write_ex return 1 and store the count. */
+		len = 0;
+		if (ret != 1 || !c->count_ptr ||
+		    bpf_probe_read_user(&len, sizeof(len), (void *)c->count_ptr))
+			goto done;
+	} else {
+		if (ret <= 0)
+			goto done;
+		len = ret;
+	}
+	ev = bpf_map_lookup_elem(&scratch, &zero);
+	if (!ev)
+		goto done;
+	n = len < capture_max ? len : capture_max;
+	if (n > EW_TLS_CAPTURE_MAX)
+		n = EW_TLS_CAPTURE_MAX;
+	ev->type = EW_TLS_EV_DATA;
+	ev->dir = c->dir;
+	ev->tgid = id >> 32;
+	ev->tid = tid;
+	ev->conn = c->conn;
+	ev->len = len;
+	ev->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	/* The masks restate the bound in a form the verifier can follow. */
+	n &= 2 * EW_TLS_CAPTURE_MAX - 1;
+	if (bpf_probe_read_user(ev->data, n, (void *)c->buf))
+		n = 0;
+	ev->captured = n;
+	size = offsetof(struct ew_tls_event, data) + n;
+	size &= 4 * EW_TLS_CAPTURE_MAX - 1;
+	if (bpf_ringbuf_output(&tls_events, ev, size, 0))
+		stat_inc(EW_TLS_STAT_LOST);
+done:
+	bpf_map_delete_elem(&calls, &tid);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write, void *ssl, const void *buf, int num)
+{
+	return enter((__u64)ssl, (__u64)buf, 0, EW_TLS_WRITE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_ret, int ret)
+{
+	return leave(ret, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read, void *ssl, void *buf, int num)
+{
+	return enter((__u64)ssl, (__u64)buf, 0, EW_TLS_READ);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_ret, int ret)
+{
+	return leave(ret, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex, void *ssl, const void *buf, size_t num, size_t *written)
+{
+	return enter((__u64)ssl, (__u64)buf, (__u64)written, EW_TLS_WRITE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_ex_ret, int ret)
+{
+	return leave(ret, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex, void *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return enter((__u64)ssl, (__u64)buf, (__u64)readbytes, EW_TLS_READ);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_ex_ret, int ret)
+{
+	return leave(ret, true);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(gnutls_send, void *session, const void *data, size_t size)
+{
+	return enter((__u64)session, (__u64)data, 0, EW_TLS_WRITE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(gnutls_send_ret, long ret)
+{
+	return leave(ret, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(gnutls_recv, void *session, void *data, size_t size)
+{
+	return enter((__u64)session, (__u64)data, 0, EW_TLS_READ);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(gnutls_recv_ret, long ret)
+{
+	return leave(ret, false);
+}
+
+/* The end of a connection object: its pointer may be reused for another
+ * connection, which must not inherit the first one's state. */
+static __always_inline int conn_end(__u64 conn)
+{
+	struct ew_tls_conn key = { .conn = conn, .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct ew_tls_event *ev;
+
+	bpf_map_delete_elem(&ignored, &key);
+	ev = bpf_ringbuf_reserve(&tls_events, offsetof(struct ew_tls_event, data), 0);
+	if (!ev) {
+		stat_inc(EW_TLS_STAT_LOST);
+		return 0;
+	}
+	__builtin_memset(ev, 0, offsetof(struct ew_tls_event, data));
+	ev->type = EW_TLS_EV_CLOSE;
+	ev->tgid = key.tgid;
+	ev->conn = conn;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_free, void *ssl)
+{
+	return conn_end((__u64)ssl);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(gnutls_deinit, void *session)
+{
+	return conn_end((__u64)session);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* TLS plaintext streams: one per connection object of a process, fed by the
+ * uprobe events. Only the client side of HTTP/1.1 and HTTP/2 to LLM endpoints
+ * is followed; other connections are dropped at their first request and the
+ * kernel is told to stop copying them. Plaintext lives in memory only while a
+ * message is parsed. */
+#ifndef EW_PLAINTEXT_H
+#define EW_PLAINTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "exchange.h"
+#include "hashtab.h"
+#include "tls.h"
+
+struct tls_peer {
+	uint32_t tgid, uid;
+	char comm[16];
+};
+
+struct plaintext_sink {
+	/* Is this request to an LLM endpoint (catalogued, or LLM-shaped)? */
+	bool (*wanted)(void *ctx, const struct exchange *x);
+	void (*request)(void *ctx, const struct tls_peer *who, const struct exchange *x);
+	void (*response)(void *ctx, const struct tls_peer *who, struct exchange *x);
+	void *ctx;
+};
+
+struct plaintext_stats {
+	uint64_t streams;   /* connections followed */
+	uint64_t ignored;   /* connections dropped: not LLM, server side, or not HTTP */
+	uint64_t unparsed;  /* connections that could not be parsed (joined midway, lost step) */
+};
+
+struct tls_streams {
+	struct hashtab ht;
+	struct plaintext_sink sink;
+	int ignored_fd;     /* the kernel's map of ignored connections, or -1 */
+	struct plaintext_stats stats;
+};
+
+int tls_streams_init(struct tls_streams *t, const struct plaintext_sink *sink, int ignored_fd);
+void tls_streams_free(struct tls_streams *t);
+/* An event from the TLS ring buffer, size bytes long. */
+void tls_streams_event(struct tls_streams *t, const struct ew_tls_event *ev, size_t size);
+
+#endif

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "tls_probes.h"
+
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "tls.h"
+#include "tls.skel.h"
+
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct file_entry {
+	struct ht_node node;
+	struct file_id id;
+	struct bpf_link *links[12];
+	int nlinks;
+};
+
+struct probe_fn {
+	const char *symbol;
+	size_t prog_offset; /* of the struct bpf_program * in the skeleton's progs */
+	bool retprobe;
+	bool required;      /* without it the library is not followed */
+};
+
+#define PROG(name) offsetof(struct tls_bpf, progs.name)
+
+static const struct probe_fn openssl_fns[] = {
+	{ "SSL_write", PROG(ssl_write), false, true },
+	{ "SSL_write", PROG(ssl_write_ret), true, true },
+	{ "SSL_read", PROG(ssl_read), false, true },
+	{ "SSL_read", PROG(ssl_read_ret), true, true },
+	/* OpenSSL 1.1.1 and 3: the _ex forms python and others call */
+	{ "SSL_write_ex", PROG(ssl_write_ex), false, false },
+	{ "SSL_write_ex", PROG(ssl_write_ex_ret), true, false },
+	{ "SSL_read_ex", PROG(ssl_read_ex), false, false },
+	{ "SSL_read_ex", PROG(ssl_read_ex_ret), true, false },
+	{ "SSL_free", PROG(ssl_free), false, true },
+	{ NULL },
+};
+
+static const struct probe_fn gnutls_fns[] = {
+	{ "gnutls_record_send", PROG(gnutls_send), false, true },
+	{ "gnutls_record_send", PROG(gnutls_send_ret), true, true },
+	{ "gnutls_record_recv", PROG(gnutls_recv), false, true },
+	{ "gnutls_record_recv", PROG(gnutls_recv_ret), true, true },
+	{ "gnutls_deinit", PROG(gnutls_deinit), false, true },
+	{ NULL },
+};
+
+bool tls_library_name(const char *base, bool *gnutls)
+{
+	if (!strncmp(base, "libssl.so", 9) && (base[9] == '\0' || base[9] == '.')) {
+		*gnutls = false;
+		return true;
+	}
+	if (!strncmp(base, "libgnutls.so.", 13)) {
+		*gnutls = true;
+		return true;
+	}
+	return false;
+}
+
+int tls_probes_start(struct tls_probes *p, uint32_t capture_max, struct ring_buffer *rb,
+		     ring_buffer_sample_fn on_event, void *ctx)
+{
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	if (ht_init(&p->files))
+		return -ENOMEM;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	p->skel = tls_bpf__open();
+	if (!p->skel)
+		return -errno;
+	p->skel->rodata->capture_max = capture_max;
+	err = tls_bpf__load(p->skel);
+	if (err) {
+		fprintf(stderr, "egresswatch: cannot load the TLS uprobe programs: %s\n", strerror(-err));
+		return err;
+	}
+	err = ring_buffer__add(rb, bpf_map__fd(p->skel->maps.tls_events), on_event, ctx);
+	if (err) {
+		fprintf(stderr, "egresswatch: cannot read the TLS event ring buffer: %s\n", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void tls_probes_stop(struct tls_probes *p)
+{
+	struct ht_iter it;
+	struct ht_node *n;
+
+	if (p->files.buckets) {
+		ht_iter_init(&it, &p->files);
+		while ((n = ht_iter_next(&it))) {
+			struct file_entry *f = container_of(n, struct file_entry, node);
+
+			for (int i = 0; i < f->nlinks; i++)
+				bpf_link__destroy(f->links[i]);
+			ht_remove(&p->files, n);
+			free(f);
+		}
+		ht_free(&p->files);
+	}
+	tls_bpf__destroy(p->skel);
+	p->skel = NULL;
+}
+
+int tls_probes_ignored_fd(const struct tls_probes *p)
+{
+	return bpf_map__fd(p->skel->maps.ignored);
+}
+
+int tls_probes_read_stats(const struct tls_probes *p, uint64_t out[2])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(p->skel->maps.tls_stats);
+
+	if (ncpu <= 0)
+		return ncpu;
+	__u64 v[ncpu];
+	for (__u32 id = 0; id < EW_TLS_STAT_MAX; id++) {
+		out[id] = 0;
+		if (bpf_map_lookup_elem(fd, &id, v))
+			return -errno;
+		for (int c = 0; c < ncpu; c++)
+			out[id] += v[c];
+	}
+	return 0;
+}
+
+/* Each file is looked at once: a second look at the same inode costs a stat. */
+static struct file_entry *first_look(struct tls_probes *p, const char *path)
+{
+	struct file_entry *f;
+	struct stat st;
+	struct file_id id;
+
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return NULL;
+	memset(&id, 0, sizeof(id));
+	id.dev = st.st_dev;
+	id.ino = st.st_ino;
+	if (ht_find(&p->files, &id, sizeof(id)))
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->id = id;
+	f->node.key = &f->id;
+	f->node.key_len = sizeof(f->id);
+	ht_insert(&p->files, &f->node);
+	return f;
+}
+
+static void attach(struct tls_probes *p, struct file_entry *f, const char *path,
+		   const struct probe_fn *fns)
+{
+	for (const struct probe_fn *fn = fns; fn->symbol; fn++) {
+		struct bpf_program *prog = *(struct bpf_program **)((char *)p->skel + fn->prog_offset);
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = fn->symbol, .retprobe = fn->retprobe);
+		struct bpf_link *link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+
+		if (link) {
+			f->links[f->nlinks++] = link;
+		} else if (fn->required) {
+			for (int i = 0; i < f->nlinks; i++)
+				bpf_link__destroy(f->links[i]);
+			f->nlinks = 0;
+			p->failures++;
+			return;
+		}
+	}
+	p->libraries++;
+}
+
+static void consider_library(struct tls_probes *p, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	struct file_entry *f;
+	bool gnutls;
+
+	if (!tls_library_name(base ? base + 1 : path, &gnutls))
+		return;
+	f = first_look(p, path);
+	if (f)
+		attach(p, f, path, gnutls ? gnutls_fns : openssl_fns);
+}
+
+/* An executable with OpenSSL linked in statically and its symbols exported. */
+static bool exports_openssl(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool found = false;
+	Elf_Scn *scn = NULL;
+	Elf *elf;
+
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	while (elf && !found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (name && !strcmp(name, "SSL_write")) {
+				found = true;
+				break;
+			}
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return found;
+}
+
+void tls_probes_scan_process(struct tls_probes *p, pid_t pid, bool maps)
+{
+	char path[PATH_MAX], line[PATH_MAX + 256];
+	struct file_entry *f;
+	FILE *m;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	f = first_look(p, path);
+	if (f && exports_openssl(path))
+		attach(p, f, path, openssl_fns);
+	if (!maps)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	m = fopen(path, "re");
+	if (!m)
+		return;
+	while (fgets(line, sizeof(line), m)) {
+		char *file = strchr(line, '/');
+
+		if (!file || !strstr(file, "/lib"))
+			continue;
+		file[strcspn(file, "\n")] = '\0';
+		/* through the process's root: a container's own copy */
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, file);
+		consider_library(p, path);
+	}
+	fclose(m);
+}
+
+void tls_probes_scan_system(struct tls_probes *p)
+{
+	static const char *const dirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
+					    "/usr/local/lib", "/lib/x86_64-linux-gnu",
+					    "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+					    "/usr/lib/aarch64-linux-gnu", NULL };
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	for (size_t i = 0; dirs[i]; i++) {
+		d = opendir(dirs[i]);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			snprintf(path, sizeof(path), "%s/%s", dirs[i], de->d_name);
+			consider_library(p, path);
+		}
+		closedir(d);
+	}
+	d = opendir("/proc");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (!*end && pid > 0 && pid != getpid())
+			tls_probes_scan_process(p, pid, true);
+	}
+	closedir(d);
+}
