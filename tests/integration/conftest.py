@@ -187,6 +187,20 @@ def llm_server(netns, procs, pki, tmp_path):
 
 
 @pytest.fixture
+def llm_server_h2(netns, procs, pki, tmp_path):
+    """start(port=443): the HTTP/2 LLM-API-shaped server (node) in the server namespace."""
+    def start(port=443, addr=SERVER_V4):
+        log = tmp_path / f"llm-h2-{port}.log"
+        ready = tmp_path / f"llm-h2-{port}.ready"
+        procs.start("ip", "netns", "exec", netns.server, "node", str(PEERS / "llm_server_h2.js"),
+                    addr, str(port), str(pki / "server.pem"), str(pki / "server.key"), str(log),
+                    str(ready))
+        wait_for(ready.exists, 10, "the HTTP/2 LLM server")
+        return Server(log)
+    return start
+
+
+@pytest.fixture
 def dns_server(netns, procs, tmp_path):
     """start(names): dnsmasq in the server namespace answering name -> address."""
     def start(names):

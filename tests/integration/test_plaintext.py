@@ -72,3 +72,100 @@ def test_python_openssl3_requests_tokens_and_keys(netns, procs, llm_server, dns_
     assert row["provider"] == "openai"
     assert plaintext_of(row) == expected
     assert expected["keys"] == 3
+
+
+def curl_post(netns, procs, pki, url, key, header, extra=(), data='{"model": "m"}'):
+    env = dict(os.environ, CURL_CA_BUNDLE=str(pki / "ca.pem"))
+    return client(netns, procs, "curl", "-sS", "--fail", "-o", "/dev/null", *extra,
+                  "-H", f"{header}: {key}", "-H", "content-type: application/json",
+                  "--data", data, url, env=env)
+
+
+def test_curl_http1_and_http2(netns, procs, llm_server, llm_server_h2, dns_server, egresswatch, pki):
+    h1 = llm_server(443)
+    h2 = llm_server_h2(8443)
+    dns_server({"api.openai.com": SERVER_V4, "api.anthropic.com": SERVER_V4})
+    ew = egresswatch("-d", "0.5")
+    # one curl process, several requests on one connection each way
+    p1 = curl_post(netns, procs, pki, "https://api.openai.com/v1/chat/completions",
+                   f"Bearer {KEYS[0]}", "authorization",
+                   ["--http1.1", "-o", "/dev/null", "-o", "/dev/null",
+                    "https://api.openai.com/v1/responses", "https://api.openai.com/v1/messages"])
+    finish(p1)
+    p2 = client(netns, procs, "curl", "-sS", "--fail", "--http2", "-o", "/dev/null",
+                "-o", "/dev/null", "-o", "/dev/null",
+                "-H", f"x-api-key: {KEYS[1]}", "--data", '{"stream": true}',
+                "https://api.anthropic.com:8443/v1/messages",
+                "https://api.anthropic.com:8443/v1/messages",
+                "https://api.anthropic.com:8443/v1/chat/completions",
+                env=dict(os.environ, CURL_CA_BUNDLE=str(pki / "ca.pem")))
+    finish(p2)
+    row = ew.settled(p1.pid)["api.openai.com"]
+    assert plaintext_of(row) == truth(h1, 3)
+    row = ew.settled(p2.pid)["api.anthropic.com"]
+    assert row["provider"] == "anthropic"
+    assert plaintext_of(row) == truth(h2, 3)
+
+
+def test_node_with_its_own_openssl(netns, procs, llm_server, dns_server, egresswatch, pki, tmp_path):
+    srv = llm_server()
+    dns_server({"api.openai.com": SERVER_V4})
+    ew = egresswatch("-d", "0.5")
+    script = tmp_path / "client.js"
+    script.write_text("""
+const https = require('node:https');
+const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+const keys = process.argv.slice(2);
+function call(i) {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify(i % 2 ? { stream: true, stream_options: { include_usage: true } } : {});
+    const req = https.request({ host: 'api.openai.com', port: 443, method: 'POST', agent,
+      path: '/v1/chat/completions', headers: { authorization: 'Bearer ' + keys[i % keys.length],
+      'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.on('data', () => {});
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+(async () => { for (let i = 0; i < 10; i++) await call(i); agent.destroy(); })();
+""")
+    p = client(netns, procs, "node", str(script), *KEYS[:2],
+               env=dict(os.environ, NODE_EXTRA_CA_CERTS=str(pki / "ca.pem")))
+    finish(p)
+    row = ew.settled(p.pid)["api.openai.com"]
+    assert plaintext_of(row) == truth(srv, 10)
+
+
+def test_gnutls_client(netns, procs, llm_server, dns_server, egresswatch, pki):
+    srv = llm_server()
+    dns_server({"api.anthropic.com": SERVER_V4})
+    ew = egresswatch("-d", "0.5")
+    request = ("POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n"
+               f"x-api-key: {KEYS[2]}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}")
+    p = procs.start("ip", "netns", "exec", netns.client, "gnutls-cli", "--x509cafile",
+                    str(pki / "ca.pem"), "-p", "443", "api.anthropic.com",
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdin.write(request.encode())
+    p.stdin.flush()  # stdin stays open: the server's close ends the client
+    assert p.wait(timeout=30) == 0, p.stderr.read().decode()
+    row = ew.settled(p.pid)["api.anthropic.com"]
+    assert plaintext_of(row) == truth(srv, 1)
+
+
+def test_planted_key_and_prompt_appear_nowhere(netns, procs, llm_server, dns_server, egresswatch,
+                                               pki, tmp_path):
+    srv = llm_server()
+    dns_server({"api.openai.com": SERVER_V4})
+    ew = egresswatch("--all", "-d", "0.5")
+    key, prompt = f"sk-planted-{uuid.uuid4().hex}", f"prompt-{uuid.uuid4().hex}"
+    p = curl_post(netns, procs, pki, "https://api.openai.com/v1/chat/completions",
+                  f"Bearer {key}", "authorization", data=f'{{"content": "{prompt}"}}')
+    finish(p)
+    ew.settled(p.pid)
+    assert ew.stop() == 0
+    assert truth(srv, 1)["requests"] == 1
+    out = "\n".join(map(str, ew.lines)) + ew.stderr.decode()
+    for secret in (key, prompt, key[3:15]):
+        assert secret not in out

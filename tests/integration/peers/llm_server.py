@@ -140,6 +140,9 @@ def handle(conn, log, lock, rng):
                 f.write(json.dumps({"path": path, "key": key_of(headers),
                                     "input_tokens": tokens_in if usage_reported else 0,
                                     "output_tokens": tokens_out if usage_reported else 0}) + "\n")
+            if headers.get("connection", "").lower() == "close":
+                conn.unwrap()  # close_notify, then the close
+                return
     except (OSError, ssl.SSLError, ValueError):
         pass
     finally:
