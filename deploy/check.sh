@@ -29,7 +29,7 @@ python=/usr/bin/python3
 [ -x "$python" ] || python=$(command -v python3) || fail "python3 not found: apt-get install -y python3"
 "$python" -c 'import yaml' 2>/dev/null || fail "PyYAML missing for $python: apt-get install -y python3-yaml"
 step "YAML parse and shape of kubernetes/egresswatch-daemonset.yaml"
-"$python" - kubernetes/egresswatch-daemonset.yaml "$tmp/configmap.conf" <<'EOF'
+if ! "$python" - kubernetes/egresswatch-daemonset.yaml "$tmp/configmap.conf" <<'EOF'
 import sys, yaml
 
 path, conf_out = sys.argv[1], sys.argv[2]
@@ -62,6 +62,9 @@ with open(conf_out, "w") as f:
     f.write(conf)
 print(f"ok: {', '.join(d['kind'] for d in docs)}")
 EOF
+then
+    fail "kubernetes/egresswatch-daemonset.yaml: see the error above"
+fi
 
 # --- The configuration files, through egresswatch's own parser --------------------------------
 bin=${EGRESSWATCH:-$deploy/../egresswatch}
@@ -92,8 +95,9 @@ if command -v systemd-analyze >/dev/null 2>&1; then
         # Exposure 0.0 (best) to 10.0; the threshold is in tenths. Fails if the hardening regresses.
         step "systemd-analyze security --offline=yes --threshold=35 (exposure at most 3.5)"
         out=$(systemd-analyze security --offline=yes --threshold=35 --no-pager \
-            "$tmp/egresswatch.service" 2>&1) || fail "$(printf '%s\n' "$out" | tail -n 3)"
-        printf '%s\n' "$out" | tail -n 1
+            "$tmp/egresswatch.service" 2>&1) ||
+            fail "$(printf '%s\n' "$out" | grep -i 'overall exposure' || printf '%s\n' "$out")"
+        printf '%s\n' "$out" | grep -i 'overall exposure'
     fi
 else
     step "SKIP systemd-analyze verify: systemd-analyze not found (apt-get install -y systemd)"
