@@ -12,7 +12,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-LIBS := libbpf jansson libcap inih libnghttp2 libsodium zlib
+LIBS := libbpf jansson libcap inih libnghttp2 libsodium zlib ncursesw
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE \
 	  -DEW_VERSION='"$(VERSION)"' -Iheaders -Iuser -I$(BUILD) \
@@ -36,7 +36,7 @@ SKELS := $(BUILD)/egresswatch.skel.h $(BUILD)/tls.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .SECONDARY:
-.PHONY: all test unit-test integration-test install clean deps run-top
+.PHONY: all test unit-test integration-test install clean deps run-top deploy-check
 all: egresswatch
 
 deps:
@@ -75,7 +75,12 @@ integration-test: egresswatch
 
 test: deps
 	$(MAKE) unit-test
+	$(MAKE) fuzz-replay
+	$(MAKE) deploy-check
 	$(MAKE) integration-test
+
+deploy-check: egresswatch
+	deploy/check.sh
 
 run-top: deps
 	$(MAKE) egresswatch
@@ -87,3 +92,5 @@ install: egresswatch
 
 clean:
 	rm -rf $(BUILD) egresswatch
+
+include tests/fuzz/fuzz.mk

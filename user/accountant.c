@@ -141,6 +141,7 @@ static struct flow_entry *flow_new(struct accountant *a, const struct ew_flow_ke
 	f->node.key_len = sizeof(f->key);
 	f->last_change = now;
 	f->row->connections++;
+	f->row->connections_opened++;
 	f->row->connections_total++;
 	ht_insert(&a->flows, &f->node);
 	return f;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "catalog_builtin.h"
+#include "hashtab.h"
 
 static char **copy_list(const char *const *src, size_t *count)
 {
@@ -278,4 +279,34 @@ void catalog_print(const struct catalog *c, FILE *out)
 			fputc('\n', out);
 		}
 	}
+}
+
+struct interned {
+	struct ht_node node;
+	char name[];
+};
+
+const char *provider_intern(const char *provider)
+{
+	static struct hashtab pool;
+	struct ht_node *n;
+	struct interned *i;
+	size_t len;
+
+	if (!provider)
+		return NULL;
+	len = strlen(provider);
+	if (!pool.buckets && ht_init(&pool))
+		return NULL;
+	n = ht_find(&pool, provider, len);
+	if (n)
+		return container_of(n, struct interned, node)->name;
+	i = malloc(sizeof(*i) + len + 1);
+	if (!i)
+		return NULL;
+	memcpy(i->name, provider, len + 1);
+	i->node.key = i->name;
+	i->node.key_len = len;
+	ht_insert(&pool, &i->node);
+	return i->name;
 }

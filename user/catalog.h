@@ -54,6 +54,10 @@ bool path_pattern_match(const char *pattern, const char *path);
 int cidr_parse(const char *text, struct cidr *out);
 bool cidr_contains(const struct cidr *c, const uint8_t addr[16]);
 
+/* The one copy of a provider id, kept for the program's life: rows and
+ * alerts hold provider names across configuration reloads. NULL stays NULL. */
+const char *provider_intern(const char *provider);
+
 /* `egresswatch endpoints`: one block per entry. */
 void catalog_print(const struct catalog *c, FILE *out);
 

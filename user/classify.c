@@ -15,10 +15,12 @@ void classify_name(const struct catalog *cat, const char *host, const char *by,
 	memset(out, 0, sizeof(*out));
 	snprintf(out->host, sizeof(out->host), "%s", host);
 	out->by = by;
-	if (e)
-		out->provider = e->provider;
-	else if (path && path[0] && catalog_llm_path(cat, path, &batch))
+	if (e) {
+		out->provider = provider_intern(e->provider);
+		out->router = e->router;
+	} else if (path && path[0] && catalog_llm_path(cat, path, &batch)) {
 		out->provider = PROVIDER_UNCATALOGUED;
+	}
 }
 
 bool classify_flow(struct classifier *c, const struct ew_flow_key *key, uint32_t tgid,
@@ -44,7 +46,8 @@ bool classify_flow(struct classifier *c, const struct ew_flow_key *key, uint32_t
 	}
 	addr_format(key->peer, out->host, sizeof(out->host));
 	e = catalog_match_addr(c->catalog, key->peer);
-	out->provider = e ? e->provider : NULL;
+	out->provider = e ? provider_intern(e->provider) : NULL;
+	out->router = e && e->router;
 	out->by = e ? "cidr" : "ip";
 	return true;
 }

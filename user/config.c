@@ -24,6 +24,7 @@ struct parse_state {
 	FILE *file;
 	int line;
 	char msg[256];
+	char first_msg[256]; /* inih goes on after an error, and reports the first */
 	bool line_too_long;
 	struct endpoint_section *sections;
 	size_t nsections;
@@ -327,10 +328,25 @@ static int endpoint_key(struct parse_state *st, const char *section, const char 
 	return 1;
 }
 
+static int check_line(struct parse_state *st, const char *section, const char *name,
+		      const char *value);
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
+	int ok;
 
+	st->msg[0] = '\0';
+	ok = check_line(st, section, name, value);
+	if (!ok && !st->first_msg[0])
+		snprintf(st->first_msg, sizeof(st->first_msg), "%s",
+			 st->msg[0] ? st->msg : "not a section header or a key = value line");
+	return ok;
+}
+
+static int check_line(struct parse_state *st, const char *section, const char *name,
+		      const char *value)
+{
 	if (st->line_too_long)
 		return fail(st, "line longer than %s characters%s", "199", "");
 	if (!strncmp(section, ENDPOINT_PREFIX, strlen(ENDPOINT_PREFIX)) &&
@@ -370,9 +386,12 @@ static char *read_line(char *buf, int size, void *stream)
 	return buf;
 }
 
-static int finish_sections(struct parse_state *st, const char *path, char *err, size_t errlen)
+/* Puts the [endpoint] sections into the catalog, or with commit false only
+ * frees them: a configuration that failed changes nothing. */
+static int finish_sections(struct parse_state *st, const char *path, char *err, size_t errlen,
+			   bool commit)
 {
-	int status = 0;
+	int status = commit ? 0 : -1;
 
 	for (size_t i = 0; i < st->nsections; i++) {
 		struct endpoint_section *s = &st->sections[i];
@@ -426,11 +445,11 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	fclose(st.file);
 	if (line != 0) {
 		snprintf(err, errlen, "%s:%d: %s", path, line,
-			 st.msg[0] ? st.msg : "not a section header or a key = value line");
-		finish_sections(&st, path, err + strlen(err), 0);
+			 st.first_msg[0] ? st.first_msg : "not a section header or a key = value line");
+		finish_sections(&st, path, NULL, 0, false);
 		return -1;
 	}
-	if (finish_sections(&st, path, err, errlen))
+	if (finish_sections(&st, path, err, errlen, true))
 		return -1;
 	finish_thresholds(&c->detect);
 	for (size_t i = 0; i < 5; i++) {

@@ -88,8 +88,8 @@ int dns_parse_response(const uint8_t *msg, size_t len, dns_answer_fn fn, void *c
 	/* A response (QR), standard query, no error, one question. */
 	if (!(flags & 0x8000) || ((flags >> 11) & 0xf) != 0 || (flags & 0xf) != 0 || qdcount != 1)
 		return -1;
-	if (dns_read_name(msg, len, &off, chain[0]) || off + 4 > len)
-		return -1;
+	if (dns_read_name(msg, len, &off, chain[0]) || off + 4 > len || !chain[0][0])
+		return -1; /* the root name names no host */
 	off += 4; /* qtype, qclass */
 
 	for (unsigned int i = 0; i < ancount; i++) {

@@ -6,6 +6,7 @@
 #include "check.h"
 #include "config.h"
 #include "loader.h"
+#include "run.h"
 #include "top.h"
 
 static void usage(FILE *out)
@@ -19,13 +20,17 @@ static void usage(FILE *out)
 	      "               per-process traffic to LLM APIs, refreshed every SEC (default 2);\n"
 	      "               -b: batch mode to stdout; -n: stop after COUNT refreshes;\n"
 	      "               --all: non-LLM traffic too\n"
+	      "  run  [--textfile-dir DIR] [--alerts PATH|-|syslog] [--interval SEC]\n"
+	      "               the daemon: detection, JSON alerts, Prometheus textfile export;\n"
+	      "               SIGHUP reloads the configuration and reopens the alert file\n"
 	      "  --version, --help\n"
 	      "\n"
 	      "Exit status: 0 success, 1 runtime failure, 2 bad usage or configuration.\n",
 	      out);
 }
 
-static int dispatch(const char *command, int argc, char **argv, const struct config *cfg)
+static int dispatch(const char *command, int argc, char **argv, struct config *cfg,
+		    const char *config_path)
 {
 	if (!strcmp(command, "check"))
 		return check_main();
@@ -39,6 +44,8 @@ static int dispatch(const char *command, int argc, char **argv, const struct con
 	}
 	if (!strcmp(command, "top"))
 		return top_main(argc, argv, cfg);
+	if (!strcmp(command, "run"))
+		return run_main(argc, argv, cfg, config_path);
 	fprintf(stderr, "egresswatch: unknown command '%s'\n", command);
 	usage(stderr);
 	return 2;
@@ -89,7 +96,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	status = dispatch(argv[i], argc - i, argv + i, &cfg);
+	status = dispatch(argv[i], argc - i, argv + i, &cfg, config_path);
 	config_free(&cfg);
 	return status;
 }

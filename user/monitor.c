@@ -8,10 +8,28 @@
 #include <time.h>
 
 volatile sig_atomic_t monitor_exiting;
+volatile sig_atomic_t monitor_reload;
 
 static void on_signal(int sig)
 {
-	monitor_exiting = 1;
+	if (sig == SIGHUP)
+		monitor_reload = 1;
+	else
+		monitor_exiting = 1;
+}
+
+void monitor_handle_reload(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void monitor_set_catalog(struct monitor *m, const struct catalog *catalog)
+{
+	m->opts.catalog = catalog;
+	m->classifier.catalog = catalog;
 }
 
 void monitor_handle_signals(void)
@@ -116,9 +134,11 @@ static void plaintext_request(void *ctx, const struct tls_peer *who, const struc
 {
 	struct monitor *m = ctx;
 	struct row *r = plaintext_row(m, who, x);
+	bool batch = false;
 
+	catalog_llm_path(m->opts.catalog, x->path, &batch);
 	if (r)
-		rows_add_request(r, x->has_key ? &x->key : NULL, monotonic_now());
+		rows_add_request(r, x->has_key ? &x->key : NULL, batch, monotonic_now());
 }
 
 static void plaintext_response(void *ctx, const struct tls_peer *who, struct exchange *x)
@@ -197,7 +217,7 @@ int monitor_start(struct monitor *m, const struct monitor_opts *opts)
 
 void monitor_wait(struct monitor *m, double deadline)
 {
-	while (!monitor_exiting) {
+	while (!monitor_exiting && !monitor_reload) {
 		double left = deadline - monotonic_now();
 
 		if (left <= 0)

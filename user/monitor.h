@@ -37,9 +37,14 @@ struct monitor {
 };
 
 extern volatile sig_atomic_t monitor_exiting;
+extern volatile sig_atomic_t monitor_reload;
 
 /* Installs SIGINT/SIGTERM handlers that end the loop. */
 void monitor_handle_signals(void);
+/* SIGHUP sets monitor_reload and ends the current wait (the daemon). */
+void monitor_handle_reload(void);
+/* A new catalog (reload): flows named from now on use it. */
+void monitor_set_catalog(struct monitor *m, const struct catalog *catalog);
 int monitor_start(struct monitor *m, const struct monitor_opts *opts);
 /* Waits for kernel events until deadline (monotonic seconds) or a signal. */
 void monitor_wait(struct monitor *m, double deadline);

@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <jansson.h>
+#include "detect.h"
 #include <string.h>
 #include <time.h>
 
@@ -10,7 +11,7 @@ static json_t *string_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *row_json(const struct row *r)
+static json_t *row_json(const struct row *r, const struct detector *d)
 {
 	json_t *o = json_object();
 
@@ -38,6 +39,7 @@ static json_t *row_json(const struct row *r)
 	json_object_set_new(o, "api_keys", r->plaintext ? json_integer(r->keys.count) : json_null());
 	json_object_set_new(o, "organizations", r->plaintext ? json_integer(r->orgs.count) : json_null());
 	json_object_set_new(o, "preexisting", json_boolean(r->preexisting));
+	json_object_set_new(o, "alerting", json_boolean(d && detector_pid_alerting(d, r->pid)));
 	return o;
 }
 
@@ -59,7 +61,7 @@ int report_json(FILE *out, const struct report *r)
 	json_object_set_new(root, "time", json_real(r->time));
 	json_object_set_new(root, "interval_s", json_real(r->interval_s));
 	for (int i = 0; i < r->nrows; i++)
-		json_array_append_new(rows, row_json(r->rows[i]));
+		json_array_append_new(rows, row_json(r->rows[i], r->detector));
 	json_object_set_new(root, "rows", rows);
 	for (int i = 0; i < EW_STAT_MAX; i++)
 		json_object_set_new(lost, stat_names[i], json_integer(r->stats[i]));

@@ -7,6 +7,8 @@
 #include "egresswatch.h"
 #include "rows.h"
 
+struct detector;
+
 struct report {
 	double time;       /* wall clock, seconds since the epoch */
 	double interval_s; /* length of the interval just ended */
@@ -16,6 +18,7 @@ struct report {
 	 * that could not be inspected. */
 	__u64 stats[EW_STAT_MAX];
 	unsigned int preexisting_failed;
+	const struct detector *detector; /* for the rows' alert marker, or NULL */
 };
 
 /* Returns 0, or -1 when stdout is gone. */

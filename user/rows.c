@@ -10,11 +10,6 @@ int rows_init(struct row_table *t)
 	return ht_init(&t->ht);
 }
 
-struct fp_entry {
-	struct ht_node node;
-	struct fingerprint fp;
-};
-
 static void fp_set_free(struct hashtab *set)
 {
 	struct ht_iter it;
@@ -30,18 +25,25 @@ static void fp_set_free(struct hashtab *set)
 	ht_free(set);
 }
 
-static void fp_set_add(struct hashtab *set, const struct fingerprint *fp)
+static void fp_set_add(struct hashtab *set, const struct fingerprint *fp, double now)
 {
+	struct ht_node *n;
 	struct fp_entry *e;
 
 	if (!set->buckets && ht_init(set))
 		return;
-	if (set->count >= ROW_FINGERPRINTS_MAX || ht_find(set, fp, sizeof(*fp)))
+	n = ht_find(set, fp, sizeof(*fp));
+	if (n) {
+		container_of(n, struct fp_entry, node)->last_seen = now;
+		return;
+	}
+	if (set->count >= ROW_FINGERPRINTS_MAX)
 		return;
 	e = malloc(sizeof(*e));
 	if (!e)
 		return;
 	e->fp = *fp;
+	e->last_seen = now;
 	e->node.key = &e->fp;
 	e->node.key_len = sizeof(e->fp);
 	ht_insert(set, &e->node);
@@ -56,13 +58,15 @@ static void row_free(struct row *r)
 	free(r);
 }
 
-void rows_add_request(struct row *r, const struct fingerprint *key, double now)
+void rows_add_request(struct row *r, const struct fingerprint *key, bool batch, double now)
 {
 	r->plaintext = true;
 	r->requests++;
 	r->requests_total++;
+	if (batch)
+		r->batch_requests++;
 	if (key)
-		fp_set_add(&r->keys, key);
+		fp_set_add(&r->keys, key, now);
 	r->last_active = now;
 }
 
@@ -70,14 +74,16 @@ void rows_add_response(struct row *r, const struct usage *u, const struct finger
 		       double now)
 {
 	r->plaintext = true;
-	if (u->has_input)
+	if (u->has_input) {
 		r->input_tokens_total += u->input;
+		r->input_tokens += u->input;
+	}
 	if (u->has_output) {
 		r->output_tokens_total += u->output;
 		r->output_tokens += u->output;
 	}
 	if (org)
-		fp_set_add(&r->orgs, org);
+		fp_set_add(&r->orgs, org, now);
 	r->last_active = now;
 }
 
@@ -160,7 +166,8 @@ void rows_begin_interval(struct row_table *t)
 		struct row *r = container_of(n, struct row, node);
 
 		r->tx_bytes = r->rx_bytes = 0;
-		r->requests = r->output_tokens = 0;
+		r->requests = r->input_tokens = r->output_tokens = r->batch_requests = 0;
+		r->connections_opened = 0;
 	}
 }
 
@@ -228,10 +235,15 @@ int rows_sorted(const struct row_table *t, enum row_sort by, bool all, struct ro
 		if (all || r->cls.provider)
 			v[count++] = r;
 	}
-	qsort_by = by;
-	qsort(v, count, sizeof(*v), compare_rows);
+	rows_sort_array(v, count, by);
 	*out = v;
 	return count;
+}
+
+void rows_sort_array(struct row **v, int n, enum row_sort by)
+{
+	qsort_by = by;
+	qsort(v, n, sizeof(*v), compare_rows);
 }
 
 int row_sort_parse(const char *s, enum row_sort *out)

@@ -26,8 +26,10 @@ struct identity {
 /* What a flow's remote end is, and how we know. */
 struct classification {
 	char host[EW_HOST_MAX];
-	const char *provider; /* catalog id, NULL for traffic that is not to an LLM API */
+	const char *provider; /* catalog id (interned: lives as long as the program), NULL
+			       * for traffic that is not to an LLM API */
 	const char *by;       /* "sni", "http", "dns", "cidr" or "ip" */
+	bool router;          /* a router or aggregator in front of other providers */
 };
 
 struct row {
@@ -41,6 +43,7 @@ struct row {
 	struct classification cls;
 	bool preexisting;
 	uint64_t tx_bytes, rx_bytes;        /* this interval */
+	uint64_t connections_opened;        /* this interval */
 	uint64_t tx_bytes_total, rx_bytes_total;
 	uint32_t connections;               /* flows open now */
 	uint64_t connections_total;         /* flows seen since we began watching */
@@ -48,13 +51,22 @@ struct row {
 	/* From TLS plaintext; meaningful only once plaintext was seen. */
 	bool plaintext;
 	uint64_t requests, requests_total;  /* this interval, and since we began */
-	uint64_t input_tokens_total, output_tokens_total, output_tokens;
+	uint64_t batch_requests;            /* this interval: batch submissions and result downloads */
+	uint64_t input_tokens_total, output_tokens_total;
+	uint64_t input_tokens, output_tokens; /* this interval */
 	struct hashtab keys;                /* distinct API key fingerprints */
 	struct hashtab orgs;                /* distinct organization ids */
 };
 
 /* The most fingerprints a row remembers; more are counted as this many. */
 #define ROW_FINGERPRINTS_MAX 4096
+
+/* An entry of a row's keys or orgs set. */
+struct fp_entry {
+	struct ht_node node;
+	struct fingerprint fp;
+	double last_seen; /* monotonic seconds */
+};
 
 struct row_table {
 	struct hashtab ht;
@@ -70,7 +82,7 @@ struct row *rows_get(struct row_table *t, const struct identity *id,
 		     const struct classification *cls, double now);
 void rows_add_bytes(struct row *r, uint64_t tx, uint64_t rx, double now);
 /* A request seen in TLS plaintext, with its credential's fingerprint. */
-void rows_add_request(struct row *r, const struct fingerprint *key, double now);
+void rows_add_request(struct row *r, const struct fingerprint *key, bool batch, double now);
 /* A response: its token usage and the organization that answered. */
 void rows_add_response(struct row *r, const struct usage *u, const struct fingerprint *org,
 		       double now);
@@ -81,6 +93,7 @@ void rows_expire(struct row_table *t, double now, double grace);
 /* The rows to show, sorted; LLM rows only unless all. The caller frees the
  * array (not the rows). Returns the count, or -ENOMEM. */
 int rows_sorted(const struct row_table *t, enum row_sort by, bool all, struct row ***out);
+void rows_sort_array(struct row **v, int n, enum row_sort by);
 int row_sort_parse(const char *s, enum row_sort *out);
 
 #endif

@@ -8,8 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <ncurses.h>
+#include <poll.h>
+#include "detect.h"
 #include "monitor.h"
 #include "privileges.h"
+#include "screen.h"
 
 struct top_opts {
 	bool batch, json, all;
@@ -95,7 +99,32 @@ static int parse(int argc, char **argv, struct top_opts *o)
 	return 0;
 }
 
-static int run_batch(struct monitor *m, const struct top_opts *o)
+static void no_alert_lines(void *ctx, const struct alert *a)
+{
+	/* top marks alerting rows; the alert lines are the daemon's job */
+}
+
+/* Accounts the interval and feeds the detector, for the rows' alert marker. */
+static int account_interval(struct monitor *m, struct detector *d, enum row_sort sort, bool all,
+			    struct report *r)
+{
+	int err = monitor_refresh(m, sort, all, r);
+
+	if (err) {
+		fprintf(stderr, "egresswatch top: cannot read the flows map: %s\n", strerror(-err));
+		return err;
+	}
+	detector_begin(d, monotonic_now(), r->time);
+	for (int i = 0; i < r->nrows; i++)
+		if (r->rows[i]->cls.provider)
+			detector_add(d, r->rows[i], r->rows[i]->cls.provider, r->rows[i]->cls.router,
+				     !strcmp(r->rows[i]->cls.provider, PROVIDER_UNCATALOGUED));
+	detector_end(d, no_alert_lines, NULL);
+	r->detector = d;
+	return 0;
+}
+
+static int run_batch(struct monitor *m, struct detector *d, const struct top_opts *o)
 {
 	double next = monotonic_now() + o->delay;
 	long done = 0;
@@ -108,10 +137,16 @@ static int run_batch(struct monitor *m, const struct top_opts *o)
 		if (monitor_exiting)
 			break;
 		next += o->delay;
-		err = monitor_refresh(m, o->sort, o->all, &r);
-		if (err) {
-			fprintf(stderr, "egresswatch top: cannot read the flows map: %s\n", strerror(-err));
+		/* all rows feed the detector; only the ones asked for are printed */
+		if (account_interval(m, d, o->sort, true, &r))
 			return 1;
+		if (!o->all) {
+			int n = 0;
+
+			for (int i = 0; i < r.nrows; i++)
+				if (r.rows[i]->cls.provider)
+					r.rows[n++] = r.rows[i];
+			r.nrows = n;
 		}
 		err = o->json ? report_json(stdout, &r) : report_text(stdout, &r);
 		monitor_report_done(m, &r);
@@ -120,6 +155,99 @@ static int run_batch(struct monitor *m, const struct top_opts *o)
 		done++;
 	}
 	return 0;
+}
+
+/* The frame on screen: copies of all rows as they were at the refresh, so
+ * that keys can re-sort and re-filter them while new traffic is counted. The
+ * copies share the rows' strings, which live until the next refresh. */
+struct snapshot {
+	struct row *copies;
+	struct row **rows;
+	struct report report;
+};
+
+static void snapshot_take(struct snapshot *s, const struct report *r, enum row_sort sort)
+{
+	int n = 0;
+
+	free(s->copies);
+	free(s->rows);
+	s->report = *r;
+	s->copies = calloc(r->nrows ? r->nrows : 1, sizeof(*s->copies));
+	s->rows = calloc(r->nrows ? r->nrows : 1, sizeof(*s->rows));
+	if (!s->copies || !s->rows) {
+		s->report.nrows = 0;
+		return;
+	}
+	for (int i = 0; i < r->nrows; i++) {
+		s->copies[n] = *r->rows[i];
+		s->rows[n] = &s->copies[n];
+		n++;
+	}
+	rows_sort_array(s->rows, n, sort);
+	s->report.rows = s->rows;
+	s->report.nrows = n;
+}
+
+static int run_screen(struct monitor *m, struct detector *d, const struct top_opts *o)
+{
+	struct screen scr = { .sort = o->sort, .all = o->all, .started = monotonic_now() };
+	struct snapshot snap = { 0 };
+	double next = monotonic_now(), shown_interval = o->delay;
+	bool have_frame = false, quit = false;
+	struct report last;
+	int status = 0;
+
+	if (screen_open(&scr)) {
+		fprintf(stderr, "egresswatch top: cannot start the terminal view (TERM=%s); "
+				"try top -b\n", getenv("TERM") ? getenv("TERM") : "unset");
+		return 1;
+	}
+	nodelay(stdscr, TRUE);
+	while (!monitor_exiting && !quit) {
+		struct pollfd fds[2] = {
+			{ .fd = STDIN_FILENO, .events = POLLIN },
+			{ .fd = ring_buffer__epoll_fd(m->loader.rb), .events = POLLIN },
+		};
+		double left = next - monotonic_now();
+		bool redraw = false, resort = false;
+		int key;
+
+		if (left <= 0) {
+			if (account_interval(m, d, scr.sort, true, &last)) {
+				status = 1;
+				break;
+			}
+			snapshot_take(&snap, &last, scr.sort);
+			shown_interval = have_frame ? last.interval_s : o->delay;
+			monitor_report_done(m, &last);
+			have_frame = redraw = true;
+			next += o->delay;
+		} else if (poll(fds, 2, (int)(left * 1000) + 1) > 0 && (fds[1].revents & POLLIN)) {
+			ring_buffer__consume(m->loader.rb);
+		}
+		while ((key = getch()) != ERR) {
+			bool r = false, rs = false;
+
+			if (!screen_key(&scr, key, &r, &rs)) {
+				quit = true;
+				break;
+			}
+			redraw |= r;
+			resort |= rs;
+		}
+		if (resort && have_frame)
+			rows_sort_array(snap.rows, snap.report.nrows, scr.sort);
+		if (redraw && have_frame) {
+			struct screen_frame f = { &snap.report, d, monotonic_now(), shown_interval };
+
+			screen_draw(&scr, &f);
+		}
+	}
+	screen_close();
+	free(snap.copies);
+	free(snap.rows);
+	return status;
 }
 
 int top_main(int argc, char **argv, const struct config *cfg)
@@ -136,14 +264,23 @@ int top_main(int argc, char **argv, const struct config *cfg)
 
 	if (status)
 		return status < 0 ? 0 : status;
+	struct detector *d;
+
 	if (require_bpf_privileges("top"))
 		return 1;
+	d = detector_new(&cfg->detect, o.delay, "localhost");
+	if (!d) {
+		fprintf(stderr, "egresswatch top: out of memory\n");
+		return 1;
+	}
 	monitor_handle_signals();
 	if (monitor_start(&m, &mo)) {
 		monitor_stop(&m);
+		detector_free(d);
 		return 1;
 	}
-	status = run_batch(&m, &o);
+	status = o.batch ? run_batch(&m, d, &o) : run_screen(&m, d, &o);
 	monitor_stop(&m);
+	detector_free(d);
 	return status;
 }

@@ -21,7 +21,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 4096
 # extra libFuzzer flags, e.g. FUZZ_FLAGS=-only_ascii=1
 FUZZ_FLAGS ?=
-FUZZ_TARGETS ?= dns tls_hello http_request config patterns names
+FUZZ_TARGETS ?= dns tls_hello http_request config patterns names \
+	http1 http2 body usage plaintext
 
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
 	-Wno-unused-parameter -Wno-missing-field-initializers -Iheaders -Iuser
@@ -32,12 +33,26 @@ FUZZ_LIBFUZZER_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_SRCS_dns := user/dns.c
 FUZZ_SRCS_tls_hello := user/tls_hello.c
 FUZZ_SRCS_http_request := user/http_request.c
-FUZZ_SRCS_config := user/config.c user/catalog.c user/catalog_builtin.c
+FUZZ_SRCS_config := user/config.c user/catalog.c user/catalog_builtin.c user/hashtab.c
 FUZZ_LIBS_config = $(shell $(FUZZ_PKG_CONFIG) --libs inih)
-FUZZ_SRCS_patterns := user/catalog.c user/catalog_builtin.c
+FUZZ_SRCS_patterns := user/catalog.c user/catalog_builtin.c user/hashtab.c
 FUZZ_SRCS_names := user/names.c user/dns.c user/tls_hello.c user/http_request.c user/hashtab.c
+# TLS plaintext: HTTP/1.1, HTTP/2 (HPACK), bodies (zlib), usage (jansson),
+# fingerprints (libsodium); the streams table links libbpf for the kernel's
+# map of ignored connections (not touched with ignored_fd -1).
+FUZZ_SRCS_usage := user/usage.c
+FUZZ_LIBS_usage = $(shell $(FUZZ_PKG_CONFIG) --libs jansson)
+FUZZ_SRCS_body := user/body.c user/usage.c
+FUZZ_LIBS_body = $(shell $(FUZZ_PKG_CONFIG) --libs zlib jansson)
+FUZZ_SRCS_http1 := user/http1.c user/exchange.c user/body.c user/usage.c user/fingerprint.c
+FUZZ_LIBS_http1 = $(shell $(FUZZ_PKG_CONFIG) --libs zlib jansson libsodium)
+FUZZ_SRCS_http2 := user/http2.c $(FUZZ_SRCS_http1)
+FUZZ_LIBS_http2 = $(shell $(FUZZ_PKG_CONFIG) --libs libnghttp2 zlib jansson libsodium)
+FUZZ_SRCS_plaintext := user/plaintext.c user/hashtab.c $(FUZZ_SRCS_http2)
+FUZZ_LIBS_plaintext = $(shell $(FUZZ_PKG_CONFIG) --libs libbpf libnghttp2 jansson libsodium) -lelf -lz
 
-FUZZ_HDRS := $(wildcard user/*.h) headers/egresswatch.h $(FUZZ_DIR)/fuzz_common.h
+FUZZ_HDRS := $(wildcard user/*.h) headers/egresswatch.h headers/tls.h $(FUZZ_DIR)/fuzz_common.h \
+	$(FUZZ_DIR)/fuzz_exchange.h
 FUZZ_V ?= 0
 FUZZ_Q := $(if $(filter 1,$(FUZZ_V)),,@)
 
