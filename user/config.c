@@ -32,6 +32,16 @@ struct parse_state {
 	size_t nseen;
 };
 
+static void finish_thresholds(struct detect_config *d)
+{
+	struct threshold *t[] = { &d->rx_bytes, &d->requests, &d->output_tokens, &d->connections,
+				  &d->api_keys };
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!t[i]->critical_set)
+			t[i]->critical = t[i]->warning * 4;
+}
+
 int config_init(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -45,6 +55,7 @@ int config_init(struct config *c)
 	c->detect.output_tokens.warning = 2000000;
 	c->detect.connections.warning = 32;
 	c->detect.api_keys.warning = 5;
+	finish_thresholds(&c->detect);
 	return catalog_init_builtin(&c->catalog);
 }
 
@@ -413,16 +424,6 @@ static int finish_sections(struct parse_state *st, const char *path, char *err, 
 	}
 	free(st->sections);
 	return status;
-}
-
-static void finish_thresholds(struct detect_config *d)
-{
-	struct threshold *t[] = { &d->rx_bytes, &d->requests, &d->output_tokens, &d->connections,
-				  &d->api_keys };
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (!t[i]->critical_set)
-			t[i]->critical = t[i]->warning * 4;
 }
 
 int config_load(struct config *c, const char *path, char *err, size_t errlen)

@@ -172,6 +172,19 @@ static void contract_example_loads(void **state)
 	config_free(&c);
 }
 
+static void defaults_without_a_file(void **state)
+{
+	struct config c;
+
+	assert_int_equal(config_init(&c), 0);
+	assert_true(c.interval_s == 5 && c.detect.window_s == 600 && c.payload);
+	assert_int_equal(c.detect.requests.warning, 3000);
+	assert_int_equal(c.detect.requests.critical, 12000);
+	assert_int_equal(c.detect.api_keys.critical, 20);
+	assert_null(c.textfile_dir);
+	config_free(&c);
+}
+
 static void bad_config_names_file_and_line(void **state)
 {
 	static const struct { const char *text; int line; const char *words; } cases[] = {
@@ -348,6 +361,7 @@ int main(void)
 		cmocka_unit_test(builtin_catalog_covers_the_providers),
 		cmocka_unit_test(cidrs),
 		cmocka_unit_test(contract_example_loads),
+		cmocka_unit_test(defaults_without_a_file),
 		cmocka_unit_test(bad_config_names_file_and_line),
 		cmocka_unit_test(long_lines_and_unsafe_files_are_refused),
 		cmocka_unit_test(order_of_trust),
