@@ -128,7 +128,9 @@ static struct flow_entry *flow_new(struct accountant *a, const struct ew_flow_ke
 	if (!f)
 		return NULL;
 	f->row = rows_find(a->rows, owner->tgid, cls.host);
-	if (!f->row) {
+	if (f->row) {
+		rows_prefer(f->row, &cls);
+	} else {
 		accountant_identity(a, owner, &id, now);
 		f->row = rows_get(a->rows, &id, &cls, now);
 	}

@@ -46,8 +46,10 @@ static void set_authority(struct exchange *x, const char *v, size_t len)
 	for (size_t i = 0; i < len && n + 1 < sizeof(x->authority); i++) {
 		unsigned char c = v[i];
 
-		if (c <= ' ' || c >= 0x7f)
-			return; /* not a host name: keep none */
+		if (c <= ' ' || c >= 0x7f) {
+			x->authority[0] = '\0'; /* not a host name: keep none */
+			return;
+		}
 		x->authority[n++] = tolower(c);
 	}
 	x->authority[n] = '\0';

@@ -25,6 +25,7 @@ static void stream_free(struct h2_stream *s)
 {
 	exchange_free(&s->x);
 	s->id = 0;
+	s->response_started = false;
 }
 
 void h2_free(struct h2_conn *c)
@@ -44,6 +45,8 @@ static struct h2_stream *stream_get(struct h2_conn *c, uint32_t id, bool create)
 {
 	struct h2_stream *free_slot = NULL;
 
+	if (id == 0)
+		return NULL; /* stream 0 is the connection itself: it carries no request */
 	for (int i = 0; i < H2_STREAMS_MAX; i++) {
 		if (c->streams[i].id == id)
 			return &c->streams[i];
@@ -70,7 +73,8 @@ static void header_block(struct h2_conn *c, struct h2_dir *d, bool end_stream)
 {
 	bool out = d == &c->out;
 	struct h2_stream *s = stream_get(c, d->block_stream, out);
-	const uint8_t *in = d->block;
+	/* an empty first block leaves no buffer: nghttp2 still must see it */
+	const uint8_t *in = d->block ? d->block : (const uint8_t *)"";
 	size_t left = d->block_len;
 
 	for (;;) {
@@ -99,7 +103,7 @@ static void header_block(struct h2_conn *c, struct h2_dir *d, bool end_stream)
 		if (!used && !left)
 			break;
 	}
-	if (out)
+	if (out && d->block)
 		explicit_bzero(d->block, d->block_len); /* credentials were in it */
 	d->block_len = 0;
 	if (!s)
@@ -287,7 +291,7 @@ void h2_write(struct h2_conn *c, const uint8_t *data, size_t captured, uint64_t 
 
 		if (take > captured)
 			take = captured;
-		if (memcmp(data, H2_PREFACE + c->preface_seen, take)) {
+		if (memcmp(data, &H2_PREFACE[c->preface_seen], take)) {
 			c->lost = true;
 			return;
 		}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "monitor.h"
+#include "privileges.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -211,6 +212,11 @@ int monitor_start(struct monitor *m, const struct monitor_opts *opts)
 	if (err)
 		fprintf(stderr, "egresswatch: cannot scan /proc for sockets open before start: %s\n",
 			strerror(-err));
+	err = drop_privileges(m->tls_on);
+	if (err) {
+		fprintf(stderr, "egresswatch: cannot drop capabilities: %s\n", strerror(-err));
+		return err;
+	}
 	m->last_refresh = monotonic_now();
 	return 0;
 }

@@ -260,3 +260,24 @@ int row_sort_parse(const char *s, enum row_sort *out)
 	}
 	return -EINVAL;
 }
+
+static int trust(const char *by)
+{
+	static const char *const order[] = { "ip", "cidr", "dns", "http", "sni" };
+
+	for (int i = 0; i < 5; i++)
+		if (by && !strcmp(by, order[i]))
+			return i;
+	return -1;
+}
+
+void rows_prefer(struct row *r, const struct classification *cls)
+{
+	if (trust(cls->by) > trust(r->cls.by) && !strcmp(cls->host, r->cls.host)) {
+		r->cls.by = cls->by;
+		if (cls->provider) {
+			r->cls.provider = cls->provider;
+			r->cls.router = cls->router;
+		}
+	}
+}

@@ -94,6 +94,9 @@ void rows_expire(struct row_table *t, double now, double grace);
  * array (not the rows). Returns the count, or -ENOMEM. */
 int rows_sorted(const struct row_table *t, enum row_sort by, bool all, struct row ***out);
 void rows_sort_array(struct row **v, int n, enum row_sort by);
+/* A flow of the row was named by a more trusted means (SNI over a Host
+ * header, a name over an address): the row says so from now on. */
+void rows_prefer(struct row *r, const struct classification *cls);
 int row_sort_parse(const char *s, enum row_sort *out);
 
 #endif

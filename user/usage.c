@@ -38,7 +38,7 @@ static void take_usage(json_t *obj, struct usage *u)
 	}
 	if (count_of(obj, output_fields, &v)) {
 		if (count_of(obj, extra_output_fields, &extra))
-			v += extra;
+			v = v + extra < v ? UINT64_MAX : v + extra; /* hostile counts: saturate */
 		u->output = v;
 		u->has_output = true;
 	}

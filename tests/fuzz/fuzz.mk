@@ -6,6 +6,8 @@
 #                                                libFuzzer, each target in turn
 #   make -f tests/fuzz/fuzz.mk fuzz-crashes      replay tests/fuzz/crashes/ (known
 #                                                crashes: fails until they are fixed)
+#   make -f tests/fuzz/fuzz.mk fuzz-valgrind     replay corpora under valgrind, no
+#                                                sanitizers (FUZZ_VALGRIND_TARGETS)
 #   make -f tests/fuzz/fuzz.mk fuzz-clean
 # Everything here is prefixed FUZZ_ / fuzz- so as not to clash with the main
 # Makefile. Builds are quiet (FUZZ_V=1 shows the commands) so that
@@ -60,13 +62,25 @@ FUZZ_Q := $(if $(filter 1,$(FUZZ_V)),,@)
 FUZZ_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: fuzz fuzz-replay fuzz-crashes fuzz-build fuzz-replay-build fuzz-clean
+# The targets whose replay also runs under valgrind (leaks and uninitialised
+# reads that ASan does not see, in a build without sanitizers; DWARF 4, which
+# this valgrind reads).
+FUZZ_VALGRIND_TARGETS ?= plaintext
+FUZZ_VALGRIND ?= valgrind --quiet --error-exitcode=1 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+
+.PHONY: fuzz fuzz-replay fuzz-crashes fuzz-build fuzz-replay-build fuzz-clean fuzz-valgrind
 
 # $(1): target name. The replay binary (replay.c's main) and the libFuzzer one.
 define FUZZ_RULES
 $(FUZZ_BUILD)/replay_$(1): $(FUZZ_DIR)/fuzz_$(1).c $(FUZZ_DIR)/replay.c $(FUZZ_SRCS_$(1)) $(FUZZ_HDRS)
 	@mkdir -p $$(@D)
 	$(FUZZ_Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_REPLAY_SAN) -DFUZZ_TARGET_NAME='"$(1)"' \
+		$(FUZZ_DIR)/fuzz_$(1).c $(FUZZ_DIR)/replay.c $(FUZZ_SRCS_$(1)) $$(FUZZ_LIBS_$(1)) -o $$@
+
+$(FUZZ_BUILD)/valgrind_$(1): $(FUZZ_DIR)/fuzz_$(1).c $(FUZZ_DIR)/replay.c $(FUZZ_SRCS_$(1)) $(FUZZ_HDRS)
+	@mkdir -p $$(@D)
+	$(FUZZ_Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -gdwarf-4 -DFUZZ_TARGET_NAME='"$(1) (valgrind)"' \
 		$(FUZZ_DIR)/fuzz_$(1).c $(FUZZ_DIR)/replay.c $(FUZZ_SRCS_$(1)) $$(FUZZ_LIBS_$(1)) -o $$@
 
 $(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_DIR)/fuzz_$(1).c $(FUZZ_SRCS_$(1)) $(FUZZ_HDRS)
@@ -83,6 +97,11 @@ fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 fuzz-replay: fuzz-replay-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		$(FUZZ_ENV) $(FUZZ_BUILD)/replay_$$t $(FUZZ_DIR)/corpus/$$t; \
+	done
+
+fuzz-valgrind: $(FUZZ_VALGRIND_TARGETS:%=$(FUZZ_BUILD)/valgrind_%)
+	@set -e; for t in $(FUZZ_VALGRIND_TARGETS); do \
+		$(FUZZ_VALGRIND) $(FUZZ_BUILD)/valgrind_$$t $(FUZZ_DIR)/corpus/$$t; \
 	done
 
 # Each known crash on its own: reports which still crash (expected until the

@@ -50,7 +50,7 @@ static void check_conn(const struct h2_conn *c)
 		fuzz_check_exchange(&s->x);
 		/* a free slot holds no body (h2_free would not release it) */
 		if (!s->id)
-			FUZZ_CHECK(!s->x.body_started);
+			FUZZ_CHECK(!s->x.body_started && !s->x.body.buf);
 		for (int j = 0; s->id && j < i; j++)
 			FUZZ_CHECK(c->streams[j].id != s->id);
 	}

@@ -882,7 +882,8 @@ server.listen(0, '127.0.0.1', () => {
 def node_capture():
     """A real HTTP/2 session (Huffman-coded HPACK, node's own frame layout),
     captured through a TCP relay between node:http2's client and server: each
-    relayed read is one call. Skipped when node is missing."""
+    relayed read is one call, so the call boundaries (and the seed's bytes)
+    may differ from run to run. Skipped when node is missing."""
     half = OPENAI_SSE.index("\n\n", 600) + 2
     try:
         out = subprocess.run(["node", "-e", NODE_SCRIPT, "--", OPENAI_SSE[:half], OPENAI_SSE[half:],

@@ -3,6 +3,7 @@ the server's kernel reports (TCP_INFO) or the exact bytes a test sent."""
 import json
 import os
 import subprocess
+from pathlib import Path
 
 from conftest import (EGRESSWATCH, PEERS, PYTHON, SERVER_V4, SERVER_V6, client, run,
                       wait_for)
@@ -177,7 +178,7 @@ def test_stop_detaches_everything(procs, egresswatch):
     before = ours()  # an earlier test's instance may still be unloading
     ew = egresswatch()
     mine = ours() - before
-    assert len(mine) == 8
+    assert len(mine) == 9  # the socket hooks, and the exec tracepoint of TLS inspection
     assert ew.stop() == 0
     wait_for(lambda: not (ours() & mine), 10, "egresswatch's programs to be unloaded")
     links = json.loads(run("bpftool", "-j", "link", "list").stdout)
@@ -220,3 +221,15 @@ def test_endpoints_and_configuration_errors(tmp_path):
     r = run(str(EGRESSWATCH), "--config", str(config), "top", "-b", "-n", "1", check=False)
     assert r.returncode == 2
     assert f"{config}:3: unknown key 'intreval' in [general]" in r.stderr
+
+
+def test_capabilities_are_dropped_after_attach(procs, egresswatch):
+    ew = egresswatch()
+    status = Path(f"/proc/{ew.proc.pid}/status").read_text()
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    assert fields["NoNewPrivs"].strip() == "1"
+    kept = int(fields["CapEff"], 16)
+    # CAP_DAC_READ_SEARCH 2, CAP_SYS_PTRACE 19, CAP_SYS_ADMIN 21, CAP_PERFMON 38, CAP_BPF 39
+    assert kept == (1 << 2) | (1 << 19) | (1 << 21) | (1 << 38) | (1 << 39)
+    assert int(fields["CapBnd"], 16) == kept
+    assert not int(fields["CapEff"], 16) & (1 << 12)  # CAP_NET_ADMIN is gone

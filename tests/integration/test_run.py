@@ -105,14 +105,16 @@ def test_textfile_promtool_and_node_exporter(netns, procs, llm_server, dns_serve
     p = llm_client(netns, procs, pki, ["sk-a", "sk-b"], 2, 10)
     finish(p)
     records = wait_for(lambda: len(srv.records()) == 20 and srv.records(), 10, "20 requests")
-    wait_for(lambda: metric(d.prom(), "egresswatch_llm_requests_total", provider="openai") == 20,
-             10, "the requests in the textfile")
+    tokens = sum(r["output_tokens"] for r in records)
+    wait_for(lambda: metric(d.prom(), "egresswatch_llm_requests_total", provider="openai") == 20
+             and metric(d.prom(), "egresswatch_llm_output_tokens_total", provider="openai") == tokens,
+             10, "the requests and tokens in the textfile")
     stop.set()
     t.join()
     assert not torn
     text = d.prom()
     assert metric(text, "egresswatch_llm_output_tokens_total", provider="openai",
-                  host="api.openai.com", comm="python3") == sum(r["output_tokens"] for r in records)
+                  host="api.openai.com", comm="python3") == tokens
     assert metric(text, "egresswatch_llm_connections_opened_total", provider="openai") == 2
     assert metric(text, "egresswatch_llm_rx_bytes_total", provider="openai") > 0
     assert metric(text, "egresswatch_build_info", version=run(str(EGRESSWATCH), "--version")
