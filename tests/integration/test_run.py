@@ -3,6 +3,7 @@ alerts from harvester-shaped traffic, reload, locking and failing outputs."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -124,7 +125,9 @@ def test_textfile_promtool_and_node_exporter(netns, procs, llm_server, dns_serve
                            text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     # a real node_exporter serves the file on loopback
-    port = 19100 + os.getpid() % 500
+    with socket.socket() as probe:  # a free port, so no other exporter answers
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     procs.start("prometheus-node-exporter", "--collector.disable-defaults",
                 "--collector.textfile", f"--collector.textfile.directory={d.dir}",
                 f"--web.listen-address=127.0.0.1:{port}",
@@ -136,8 +139,9 @@ def test_textfile_promtool_and_node_exporter(netns, procs, llm_server, dns_serve
         except OSError:
             return None
     served = wait_for(scrape, 15, "node_exporter")
+    assert str(d.dir / "egresswatch.prom") in served  # node_textfile_mtime_seconds names our file
     assert metric(served, "node_textfile_scrape_error") == 0
-    assert metric(served, "egresswatch_llm_requests_total", provider="openai") == 20
+    assert metric(served, "egresswatch_llm_requests_total", provider="openai") == 20, served
     assert d.stop() == 0
 
 
