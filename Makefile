@@ -87,8 +87,17 @@ run-top: deps
 	./egresswatch top
 
 PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+# The unit names $(PREFIX)/sbin/egresswatch; an existing configuration is kept.
 install: egresswatch
 	install -D -m 0755 egresswatch $(DESTDIR)$(PREFIX)/sbin/egresswatch
+	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/egresswatch
+	sed 's|/usr/local/sbin/egresswatch|$(PREFIX)/sbin/egresswatch|' deploy/systemd/egresswatch.service \
+		> $(DESTDIR)$(UNITDIR)/egresswatch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/egresswatch.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/egresswatch/egresswatch.conf || \
+		install -m 0644 deploy/config/egresswatch.conf $(DESTDIR)$(SYSCONFDIR)/egresswatch/egresswatch.conf
 
 clean:
 	rm -rf $(BUILD) egresswatch
