@@ -246,6 +246,8 @@ int monitor_refresh(struct monitor *m, enum row_sort by, bool all, struct report
 	ring_buffer__consume(m->loader.rb);
 	rows_expire(&m->rows, now, m->opts.grace_s);
 	names_prune(&m->names, now, NAME_UNCLAIMED_MAX_S);
+	if (m->tls_on)
+		tls_streams_prune(&m->streams);
 	n = rows_sorted(&m->rows, by, all, &out->rows);
 	if (n < 0)
 		return n;

@@ -3,6 +3,7 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "http1.h"
@@ -145,6 +146,20 @@ static void conn_closed(struct tls_streams *t, const struct ew_tls_event *ev)
 	if (s->kind == STREAM_H1)
 		h1_close(&s->h1);
 	stream_free(t, s);
+}
+
+void tls_streams_prune(struct tls_streams *t)
+{
+	struct ht_iter it;
+	struct ht_node *n;
+
+	ht_iter_init(&it, &t->ht);
+	while ((n = ht_iter_next(&it))) {
+		struct stream *s = container_of(n, struct stream, node);
+
+		if (kill(s->key.tgid, 0) && errno == ESRCH)
+			stream_free(t, s);
+	}
 }
 
 void tls_streams_event(struct tls_streams *t, const struct ew_tls_event *ev, size_t size)

@@ -41,6 +41,9 @@ struct tls_streams {
 
 int tls_streams_init(struct tls_streams *t, const struct plaintext_sink *sink, int ignored_fd);
 void tls_streams_free(struct tls_streams *t);
+/* Frees the streams of processes that are gone: a process killed mid-stream
+ * never calls SSL_free. */
+void tls_streams_prune(struct tls_streams *t);
 /* An event from the TLS ring buffer, size bytes long. */
 void tls_streams_event(struct tls_streams *t, const struct ew_tls_event *ev, size_t size);
 

@@ -1,0 +1,82 @@
+"""Faults and stress: a flow map smaller than the load, connection churn from
+several processes, a client killed mid-stream. egresswatch keeps running,
+accounts what it can, and counts exactly what it could not."""
+import os
+import signal
+import subprocess
+import time
+
+from conftest import PYTHON, SERVER_V4, client, wait_for
+from test_run import finish, llm_client
+
+HOLD_MANY = f"""
+import resource, socket, sys
+n = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, n + 100))
+socks = [socket.create_connection(({SERVER_V4!r}, 9001)) for _ in range(n)]
+for s in socks:
+    s.sendall(b"z" * 1000)
+for s in socks:
+    s.close()
+"""
+
+
+def test_flow_map_smaller_than_the_load(netns, procs, server, egresswatch, tmp_path):
+    server("sink", port=9001)
+    config = tmp_path / "small.conf"
+    config.write_text("[general]\nmax_flows = 1024\n")
+    os.chmod(config, 0o600)
+    ew = egresswatch("--all", "-d", "0.5", config=config)
+    n = 1500
+    p = client(netns, procs, PYTHON, "-c", HOLD_MANY, str(n))
+    finish(p)
+    row = ew.settled(p.pid)[SERVER_V4]
+    lost = ew.lines[-1]["lost"]
+    assert ew.proc.poll() is None
+    assert lost["flow_map_full"] > 0
+    # every byte is either in the row or in the loss counter, exactly
+    assert row["tx_bytes_total"] + lost["bytes_unaccounted"] == n * 1000
+    assert 0 < lost["bytes_unaccounted"] < n * 1000
+
+
+def test_churn_from_parallel_processes(netns, procs, server, egresswatch):
+    server("plain", port=9000)
+    ew = egresswatch("--all", "-d", "0.5")
+    script = f"""
+import socket
+for i in range(800):
+    s = socket.create_connection(({SERVER_V4!r}, 9000))
+    s.sendall(b"GET 2000\\n")
+    got = 0
+    while chunk := s.recv(65536):
+        got += len(chunk)
+    assert got == 2000
+    s.close()
+"""
+    clients = [client(netns, procs, PYTHON, "-c", script) for _ in range(4)]
+    started = time.monotonic()
+    for c in clients:
+        finish(c)
+    rate = 4 * 800 / (time.monotonic() - started)
+    for c in clients:
+        row = ew.settled(c.pid)[SERVER_V4]
+        assert (row["connections_total"], row["rx_bytes_total"]) == (800, 800 * 2000)
+    assert not any(ew.lines[-1]["lost"].values())
+    print(f"churn: {rate:.0f} connections/s, none lost")
+
+
+def test_client_killed_mid_stream(netns, procs, llm_server, dns_server, egresswatch, pki):
+    srv = llm_server()
+    dns_server({"api.openai.com": SERVER_V4})
+    ew = egresswatch("-d", "0.5")
+    doomed = llm_client(netns, procs, pki, ["sk-x"], 4, 100000)
+    wait_for(lambda: len(srv.records()) > 20, 20, "the doomed client's requests")
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    time.sleep(1)
+    assert ew.proc.poll() is None
+    before = len(srv.records())
+    survivor = llm_client(netns, procs, pki, ["sk-y"], 1, 7)
+    finish(survivor)
+    row = ew.settled(survivor.pid)["api.openai.com"]
+    assert row["requests_total"] == 7 == len(srv.records()) - before

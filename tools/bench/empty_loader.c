@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Attaches tools/bench/empty.bpf.c where egresswatch attaches its programs:
+ * cgroup hooks on the cgroup v2 root (found in /proc/self/mounts), the raw
+ * tracepoints, and uprobes/uretprobes on OpenSSL by symbol. Prints "ready"
+ * once attached and holds everything until SIGINT or SIGTERM.
+ *
+ *   empty_loader [--no-cgroup] [--no-uprobes] [--libssl PATH]
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "empty.skel.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig) { stop = 1; }
+
+static int cgroup2_root(char *out, size_t len)
+{
+	char line[4096], dev[256], dir[4096], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%255s %4095s %63s", dev, dir, type) == 3 && !strcmp(type, "cgroup2") &&
+		    strlen(dir) < len) {
+			strcpy(out, dir);
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, args);
+}
+
+int main(int argc, char **argv)
+{
+	const char *libssl = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
+	bool cgroup = true, uprobes = true;
+	struct empty_bpf *s = NULL;
+	struct bpf_link *links[16] = {};
+	int nlinks = 0, cg = -1, err = 1;
+	char root[4096];
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--no-cgroup"))
+			cgroup = false;
+		else if (!strcmp(argv[i], "--no-uprobes"))
+			uprobes = false;
+		else if (!strcmp(argv[i], "--libssl") && i + 1 < argc)
+			libssl = argv[++i];
+		else {
+			fprintf(stderr, "usage: %s [--no-cgroup] [--no-uprobes] [--libssl PATH]\n", argv[0]);
+			return 2;
+		}
+	}
+	libbpf_set_print(print_libbpf);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	s = empty_bpf__open();
+	if (!s) {
+		perror("empty_loader: open");
+		goto cleanup;
+	}
+	/* Load only what is attached: an unattached program would show up with
+	 * zero runs and be mistaken for a measured one. */
+	struct bpf_program *cg_progs[] = {
+		s->progs.bx_connect4, s->progs.bx_connect6, s->progs.bx_sendmsg4,
+		s->progs.bx_sendmsg6, s->progs.bx_egress,   s->progs.bx_ingress,
+		s->progs.bx_sock_release,
+	};
+	struct bpf_program *tp_progs[] = { s->progs.bx_tcp_state, s->progs.bx_exec };
+	struct {
+		struct bpf_program *prog;
+		const char *sym;
+		bool ret;
+	} up[] = {
+		{ s->progs.bx_ssl_write, "SSL_write", false },
+		{ s->progs.bx_ssl_write_ret, "SSL_write", true },
+		{ s->progs.bx_ssl_read, "SSL_read", false },
+		{ s->progs.bx_ssl_read_ret, "SSL_read", true },
+		{ s->progs.bx_ssl_write_ex, "SSL_write_ex", false },
+		{ s->progs.bx_ssl_write_ex_r, "SSL_write_ex", true },
+		{ s->progs.bx_ssl_read_ex, "SSL_read_ex", false },
+		{ s->progs.bx_ssl_read_ex_r, "SSL_read_ex", true },
+		{ s->progs.bx_ssl_free, "SSL_free", false },
+	};
+	for (size_t i = 0; i < sizeof(cg_progs) / sizeof(cg_progs[0]); i++)
+		bpf_program__set_autoload(cg_progs[i], cgroup);
+	for (size_t i = 0; i < sizeof(tp_progs) / sizeof(tp_progs[0]); i++)
+		bpf_program__set_autoload(tp_progs[i], cgroup);
+	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
+		bpf_program__set_autoload(up[i].prog, uprobes);
+	if (empty_bpf__load(s)) {
+		perror("empty_loader: load");
+		goto cleanup;
+	}
+	if (cgroup) {
+		if (cgroup2_root(root, sizeof(root))) {
+			fprintf(stderr, "empty_loader: no cgroup v2 mount in /proc/self/mounts\n");
+			goto cleanup;
+		}
+		cg = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cg < 0) {
+			perror(root);
+			goto cleanup;
+		}
+		for (size_t i = 0; i < sizeof(cg_progs) / sizeof(cg_progs[0]); i++) {
+			links[nlinks] = bpf_program__attach_cgroup(cg_progs[i], cg);
+			if (!links[nlinks]) {
+				fprintf(stderr, "empty_loader: attach %s: %s\n",
+					bpf_program__name(cg_progs[i]), strerror(errno));
+				goto cleanup;
+			}
+			nlinks++;
+		}
+		for (size_t i = 0; i < sizeof(tp_progs) / sizeof(tp_progs[0]); i++) {
+			links[nlinks] = bpf_program__attach(tp_progs[i]);
+			if (!links[nlinks]) {
+				fprintf(stderr, "empty_loader: attach %s: %s\n",
+					bpf_program__name(tp_progs[i]), strerror(errno));
+				goto cleanup;
+			}
+			nlinks++;
+		}
+	}
+	if (uprobes) {
+		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++) {
+			LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = up[i].sym, .retprobe = up[i].ret);
+
+			links[nlinks] = bpf_program__attach_uprobe_opts(up[i].prog, -1, libssl, 0, &o);
+			if (!links[nlinks]) {
+				fprintf(stderr, "empty_loader: uprobe %s on %s: %s\n", up[i].sym, libssl,
+					strerror(errno));
+				goto cleanup;
+			}
+			nlinks++;
+		}
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (!stop)
+		pause();
+	err = 0;
+cleanup:
+	for (int i = 0; i < nlinks; i++)
+		bpf_link__destroy(links[i]);
+	empty_bpf__destroy(s);
+	if (cg >= 0)
+		close(cg);
+	return err;
+}
