@@ -17,7 +17,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE \
 	  -DEW_VERSION='"$(VERSION)"' -Iheaders -Iuser -I$(BUILD) \
 	  $(shell $(PKG_CONFIG) --cflags $(LIBS))
-LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS)) -lelf -lz
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS)) -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Iheaders -Wall
 
 ifeq ($(SANITIZE),1)

@@ -4,6 +4,8 @@
  * rules read window sums from it once per interval. All rings share one length
  * and one head, so that time moves by the same step for every entity. */
 #include "detect.h"
+#include "seen_set.h"
+#include "units.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -90,13 +92,6 @@ struct bucket {
 	char host[EW_HOST_MAX];
 };
 
-/* A fingerprint or a pid, and when it was last seen. */
-struct seen {
-	struct ht_node node;
-	double last_seen;
-	unsigned char key[FINGERPRINT_LEN];
-};
-
 struct entity {
 	struct ht_node node;
 	enum detect_level level;
@@ -105,8 +100,8 @@ struct entity {
 	char *exe, *cgroup;        /* NULL when unknown, and at host level */
 	struct bucket *ring;
 	uint64_t last_active_tick;
-	struct hashtab keys, orgs; /* struct seen of fingerprints */
-	struct hashtab pids;       /* struct seen of pids, at workload and host levels */
+	struct hashtab keys, orgs; /* seen sets of fingerprints */
+	struct hashtab pids;       /* seen set of pids, at workload and host levels */
 	uint8_t state[RULE_COUNT][SEVERITY_COUNT];
 	size_t key_len;
 	unsigned char key[];       /* the pid; the program and cgroup; nothing for the host */
@@ -197,90 +192,9 @@ static void text_add(struct text *t, const char *fmt, ...)
 		t->len = t->len + n < t->size ? t->len + n : t->size - 1;
 }
 
-static void format_bytes(char *buf, size_t size, uint64_t bytes)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double v = bytes;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, size, u && v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
 static double least(double a, double b)
 {
 	return a < b ? a : b;
-}
-
-/* ---- Seen sets: fingerprints and pids with their last sighting ---- */
-
-static void seen_note(struct hashtab *set, const void *key, size_t len, double when)
-{
-	struct ht_node *n;
-	struct seen *s;
-
-	if (!set->buckets && ht_init(set))
-		return;
-	n = ht_find(set, key, len);
-	if (n) {
-		s = container_of(n, struct seen, node);
-		if (when > s->last_seen)
-			s->last_seen = when;
-		return;
-	}
-	if (set->count >= SEEN_MAX)
-		return;
-	s = malloc(sizeof(*s));
-	if (!s)
-		return;
-	memcpy(s->key, key, len);
-	s->last_seen = when;
-	s->node.key = s->key;
-	s->node.key_len = len;
-	ht_insert(set, &s->node);
-}
-
-/* Adds a row's fingerprints seen since then. */
-static void seen_merge(struct hashtab *set, const struct hashtab *fps, double since)
-{
-	const struct fp_entry *fp;
-	struct ht_iter it;
-	struct ht_node *n;
-
-	if (!fps->buckets)
-		return;
-	ht_iter_init(&it, fps);
-	while ((n = ht_iter_next(&it))) {
-		fp = container_of(n, struct fp_entry, node);
-		if (fp->last_seen >= since)
-			seen_note(set, &fp->fp, sizeof(fp->fp), fp->last_seen);
-	}
-}
-
-/* Forgets what was last seen before since (everything, with INFINITY). */
-static void seen_prune(struct hashtab *set, double since)
-{
-	struct ht_iter it;
-	struct ht_node *n;
-
-	if (!set->buckets)
-		return;
-	ht_iter_init(&it, set);
-	while ((n = ht_iter_next(&it))) {
-		if (container_of(n, struct seen, node)->last_seen >= since)
-			continue;
-		ht_remove(set, n);
-		free(container_of(n, struct seen, node));
-	}
-}
-
-static void seen_free(struct hashtab *set)
-{
-	seen_prune(set, INFINITY);
-	ht_free(set);
 }
 
 /* ---- Buckets ---- */
@@ -420,10 +334,10 @@ static void entity_add(struct detector *d, struct entity *e, const struct row *r
 	e->comm[sizeof(e->comm) - 1] = '\0';
 	bucket_add(&e->ring[d->head], r, provider, routed);
 	e->last_active_tick = d->tick;
-	seen_merge(&e->keys, &r->keys, since);
-	seen_merge(&e->orgs, &r->orgs, since);
+	seen_merge(&e->keys, &r->keys, since, SEEN_MAX);
+	seen_merge(&e->orgs, &r->orgs, since, SEEN_MAX);
 	if (e->level != LEVEL_PROCESS)
-		seen_note(&e->pids, &r->pid, sizeof(r->pid), d->now);
+		seen_note(&e->pids, &r->pid, sizeof(r->pid), d->now, SEEN_MAX);
 }
 
 /* ---- Time and ring geometry ---- */
@@ -719,7 +633,7 @@ static void describe_volume(struct text *t, const struct detector *d, const stru
 			 dest, d->window_s);
 		return;
 	}
-	format_bytes(size, sizeof(size), w->rx_bytes);
+	format_bytes(w->rx_bytes, size, sizeof(size));
 	text_add(t, "received %s from %s in %g s", size, dest, d->window_s);
 }
 
@@ -767,7 +681,7 @@ static void describe_router(struct text *t, const struct detector *d, const stru
 {
 	char size[32];
 
-	format_bytes(size, sizeof(size), w->routed_rx_bytes);
+	format_bytes(w->routed_rx_bytes, size, sizeof(size));
 	if (w->plaintext)
 		text_add(t, "sent %" PRIu64 " requests and ", w->routed_requests);
 	text_add(t, "received %s through LLM routers or uncatalogued LLM endpoints in %g s", size,

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include "detect.h"
+#include "units.h"
 #include <string.h>
 #include <time.h>
 
@@ -73,21 +74,6 @@ int report_json(FILE *out, const struct report *r)
 	if (err || fputc('\n', out) == EOF || fflush(out))
 		return -1;
 	return 0;
-}
-
-void format_bytes(double bytes, char *out, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-
-	while (bytes >= 1024 && u < 4) {
-		bytes /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, len, "%.0f B", bytes);
-	else
-		snprintf(out, len, "%.1f %s", bytes, units[u]);
 }
 
 int report_text(FILE *out, const struct report *r)

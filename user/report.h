@@ -25,7 +25,4 @@ struct report {
 int report_json(FILE *out, const struct report *r);
 int report_text(FILE *out, const struct report *r);
 
-/* "1.5 MiB": binary units, as top and iftop show them. */
-void format_bytes(double bytes, char *out, size_t len);
-
 #endif

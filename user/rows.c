@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "rows.h"
+#include "seen_set.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,49 +11,10 @@ int rows_init(struct row_table *t)
 	return ht_init(&t->ht);
 }
 
-static void fp_set_free(struct hashtab *set)
-{
-	struct ht_iter it;
-	struct ht_node *n;
-
-	if (!set->buckets)
-		return;
-	ht_iter_init(&it, set);
-	while ((n = ht_iter_next(&it))) {
-		ht_remove(set, n);
-		free(container_of(n, struct fp_entry, node));
-	}
-	ht_free(set);
-}
-
-static void fp_set_add(struct hashtab *set, const struct fingerprint *fp, double now)
-{
-	struct ht_node *n;
-	struct fp_entry *e;
-
-	if (!set->buckets && ht_init(set))
-		return;
-	n = ht_find(set, fp, sizeof(*fp));
-	if (n) {
-		container_of(n, struct fp_entry, node)->last_seen = now;
-		return;
-	}
-	if (set->count >= ROW_FINGERPRINTS_MAX)
-		return;
-	e = malloc(sizeof(*e));
-	if (!e)
-		return;
-	e->fp = *fp;
-	e->last_seen = now;
-	e->node.key = &e->fp;
-	e->node.key_len = sizeof(e->fp);
-	ht_insert(set, &e->node);
-}
-
 static void row_free(struct row *r)
 {
-	fp_set_free(&r->keys);
-	fp_set_free(&r->orgs);
+	seen_free(&r->keys);
+	seen_free(&r->orgs);
 	free(r->exe);
 	free(r->cgroup);
 	free(r);
@@ -66,7 +28,7 @@ void rows_add_request(struct row *r, const struct fingerprint *key, bool batch, 
 	if (batch)
 		r->batch_requests++;
 	if (key)
-		fp_set_add(&r->keys, key, now);
+		seen_note(&r->keys, key, sizeof(*key), now, ROW_FINGERPRINTS_MAX);
 	r->last_active = now;
 }
 
@@ -83,7 +45,7 @@ void rows_add_response(struct row *r, const struct usage *u, const struct finger
 		r->output_tokens += u->output;
 	}
 	if (org)
-		fp_set_add(&r->orgs, org, now);
+		seen_note(&r->orgs, org, sizeof(*org), now, ROW_FINGERPRINTS_MAX);
 	r->last_active = now;
 }
 

@@ -54,19 +54,14 @@ struct row {
 	uint64_t batch_requests;            /* this interval: batch submissions and result downloads */
 	uint64_t input_tokens_total, output_tokens_total;
 	uint64_t input_tokens, output_tokens; /* this interval */
-	struct hashtab keys;                /* distinct API key fingerprints */
-	struct hashtab orgs;                /* distinct organization ids */
+	struct hashtab keys;                /* seen set: distinct API key fingerprints */
+	struct hashtab orgs;                /* seen set: distinct organization ids */
 };
 
 /* The most fingerprints a row remembers; more are counted as this many. */
 #define ROW_FINGERPRINTS_MAX 4096
 
-/* An entry of a row's keys or orgs set. */
-struct fp_entry {
-	struct ht_node node;
-	struct fingerprint fp;
-	double last_seen; /* monotonic seconds */
-};
+
 
 struct row_table {
 	struct hashtab ht;

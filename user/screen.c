@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "detect.h"
+#include "units.h"
 
 enum { PAIR_HEADER = 1, PAIR_TITLE, PAIR_ALERT, PAIR_SELECTED };
 

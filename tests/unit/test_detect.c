@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "detect.h"
+#include "seen_set.h"
 
 #define INTERVAL_S 1.0
 #define WINDOW_S 20.0
@@ -73,24 +74,11 @@ static void record(void *ctx, const struct alert *a)
 		s->nworkloads++;
 }
 
-static void free_fingerprints(struct hashtab *set)
-{
-	struct ht_iter it;
-	struct ht_node *n;
-
-	if (!set->buckets)
-		return;
-	ht_iter_init(&it, set);
-	while ((n = ht_iter_next(&it)))
-		free(container_of(n, struct fp_entry, node));
-	ht_free(set);
-}
-
 static void free_rows(struct fixture *f)
 {
 	for (size_t i = 0; i < f->nrows; i++) {
-		free_fingerprints(&f->rows[i].row.keys);
-		free_fingerprints(&f->rows[i].row.orgs);
+		seen_free(&f->rows[i].row.keys);
+		seen_free(&f->rows[i].row.orgs);
 		free(f->rows[i].row.exe);
 		free(f->rows[i].row.cgroup);
 	}
@@ -160,15 +148,9 @@ static struct test_row *openai_row(struct fixture *f, uint32_t pid)
 
 static void add_fingerprint(struct hashtab *set, uint8_t id, double last_seen)
 {
-	struct fp_entry *e = calloc(1, sizeof(*e));
+	struct fingerprint fp = { .b = { id } };
 
-	if (!set->buckets)
-		assert_int_equal(ht_init(set), 0);
-	e->fp.b[0] = id;
-	e->last_seen = last_seen;
-	e->node.key = &e->fp;
-	e->node.key_len = sizeof(e->fp);
-	ht_insert(set, &e->node);
+	seen_note(set, &fp, sizeof(fp), last_seen, 4096);
 }
 
 /* One interval: every row goes to the detector, then its interval figures restart. */
