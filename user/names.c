@@ -21,6 +21,7 @@ struct dns_entry {
 	struct dns_key key;
 	char name[DNS_NAME_MAX];
 	double expires;
+	bool ambiguous; /* host-wide: several names for the address (a CDN) */
 };
 
 int names_init(struct names *n, unsigned int dns_max)
@@ -158,16 +159,21 @@ static struct dns_entry *dns_find(const struct names *n, uint32_t tgid, const ui
 }
 
 static void dns_put(struct names *n, uint32_t tgid, const char *name, const uint8_t addr[16],
-		    double expires, bool replace)
+		    double now, double expires, bool replace)
 {
 	struct dns_entry *e = dns_find(n, tgid, addr);
 
 	if (e) {
 		/* A process keeps the first name it was told for an address, so a
 		 * later lookup of another name on the same CDN address does not
-		 * rename its flows; host-wide, the newest name wins. */
-		if (replace || !strcmp(e->name, name))
+		 * rename its flows. Host-wide, an address known under several live
+		 * names names nothing: it may be any of them. */
+		if (strcmp(e->name, name)) {
+			if (!replace)
+				return;
+			e->ambiguous = e->expires > now;
 			snprintf(e->name, sizeof(e->name), "%s", name);
+		}
 		if (expires > e->expires)
 			e->expires = expires;
 		return;
@@ -199,8 +205,8 @@ static void on_answer(void *ctx, const char *name, const uint8_t addr[16], uint3
 	struct dns_ctx *c = ctx;
 	double expires = c->now + (ttl > DNS_MIN_TTL_S ? ttl : DNS_MIN_TTL_S);
 
-	dns_put(c->n, c->tgid, name, addr, expires, false);
-	dns_put(c->n, 0, name, addr, expires, true);
+	dns_put(c->n, c->tgid, name, addr, c->now, expires, false);
+	dns_put(c->n, 0, name, addr, c->now, expires, true);
 }
 
 void names_dns_sample(struct names *n, const struct ew_sample *s, double now)
@@ -215,9 +221,10 @@ const char *names_dns_lookup(const struct names *n, uint32_t tgid, const uint8_t
 {
 	struct dns_entry *e = dns_find(n, tgid, addr);
 
-	if (!e || e->expires <= now)
-		e = dns_find(n, 0, addr);
-	return e && e->expires > now ? e->name : NULL;
+	if (e && e->expires > now)
+		return e->name;
+	e = dns_find(n, 0, addr);
+	return e && e->expires > now && !e->ambiguous ? e->name : NULL;
 }
 
 void names_prune(struct names *n, double now, double max_age)

@@ -47,7 +47,9 @@ void names_dns_sample(struct names *n, const struct ew_sample *s, double now);
 const struct flow_name *names_of_flow(const struct names *n, uint64_t cookie);
 void names_forget_flow(struct names *n, uint64_t cookie);
 /* The name a DNS answer gave for addr: the one process tgid was told first,
- * else the newest one any process was told. NULL when none is current. */
+ * else the one name any process was told (for clients of a caching daemon,
+ * which never see the answer themselves). NULL when none is current, or when
+ * the address was given under several names host-wide. */
 const char *names_dns_lookup(const struct names *n, uint32_t tgid, const uint8_t addr[16],
 			     double now);
 /* Drops expired DNS names and flow names never claimed for max_age seconds. */

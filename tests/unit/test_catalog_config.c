@@ -316,11 +316,18 @@ static void order_of_trust(void **state)
 	assert_true(classify_flow(&c, &k, 11, false, 3, &out));
 	assert_string_equal(out.host, "api.openai.com");
 	assert_string_equal(out.provider, "openai");
-	/* a process that asked nothing gets the newest host-wide answer */
+	/* a process that asked nothing: the address has two live names
+	 * host-wide, so DNS names nothing and the range decides */
 	assert_true(classify_flow(&c, &k, 12, false, 3, &out));
-	assert_string_equal(out.host, "api.openai.com");
+	assert_string_equal(out.by, "cidr");
+	/* one name host-wide (another address) does name it */
+	dns_answer(&names, 11, "api.anthropic.com", 10, 4);
+	k.peer[15] = 10;
+	assert_true(classify_flow(&c, &k, 12, false, 5, &out));
+	assert_string_equal(out.host, "api.anthropic.com");
+	assert_string_equal(out.by, "dns");
 	/* after the TTL (and the floor), the answer is gone */
-	assert_true(classify_flow(&c, &k, 12, false, 3 + 3600 + 1, &out));
+	assert_true(classify_flow(&c, &k, 12, false, 5 + 3600 + 1, &out));
 	assert_string_equal(out.by, "cidr");
 
 	names_free(&names);
