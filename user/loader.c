@@ -134,6 +134,9 @@ int loader_read_stats(const struct loader *l, __u64 out[EW_STAT_MAX])
 	if (ncpu <= 0)
 		return ncpu;
 	__u64 values[ncpu];
+
+	/* zeroed: valgrind does not know the kernel fills every CPU's slot */
+	memset(values, 0, sizeof(values));
 	for (__u32 id = 0; id < EW_STAT_MAX; id++) {
 		out[id] = 0;
 		if (bpf_map_lookup_elem(fd, &id, values))

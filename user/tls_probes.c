@@ -133,6 +133,8 @@ int tls_probes_read_stats(const struct tls_probes *p, uint64_t out[2])
 	if (ncpu <= 0)
 		return ncpu;
 	__u64 v[ncpu];
+
+	memset(v, 0, sizeof(v)); /* as in loader_read_stats */
 	for (__u32 id = 0; id < EW_TLS_STAT_MAX; id++) {
 		out[id] = 0;
 		if (bpf_map_lookup_elem(fd, &id, v))
