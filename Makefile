@@ -36,7 +36,7 @@ SKELS := $(BUILD)/egresswatch.skel.h $(BUILD)/tls.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .SECONDARY:
-.PHONY: all test unit-test integration-test install clean deps run-top deploy-check
+.PHONY: all test unit-test memcheck integration-test install clean deps run-top deploy-check
 all: egresswatch
 
 deps:
@@ -70,11 +70,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(USER_OBJS)
 unit-test: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
+# The unit tests again under valgrind: no invalid access, no leak.
+memcheck: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			--error-exitcode=9 $$t > /dev/null && echo "memcheck: $$t clean"; done
+
 integration-test: egresswatch
 	$(PYTHON) -m pytest -v tests/integration
 
 test: deps
 	$(MAKE) unit-test
+	$(MAKE) memcheck
 	$(MAKE) fuzz-replay
 	$(MAKE) deploy-check
 	$(MAKE) integration-test
@@ -103,3 +110,4 @@ clean:
 	rm -rf $(BUILD) egresswatch
 
 include tests/fuzz/fuzz.mk
+include tools/bench/bench.mk

@@ -7,7 +7,7 @@ PACKAGES="
   make gcc clang llvm libclang-rt-14-dev pkg-config
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libjansson-dev libinih-dev libncurses-dev libcap-dev libnghttp2-dev libsodium-dev
-  libcmocka-dev
+  libcmocka-dev valgrind
   iproute2 procps curl openssl ca-certificates python3 python3-pytest
   tmux dnsmasq-base gnutls-bin nodejs
   prometheus prometheus-node-exporter python3-yaml systemd
