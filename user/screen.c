@@ -124,6 +124,14 @@ static int build_lines(const struct screen *s, const struct screen_frame *f, str
 	return n;
 }
 
+static bool first_of_pid(const struct screen_frame *f, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (f->report->rows[j]->pid == f->report->rows[i]->pid)
+			return false;
+	return true;
+}
+
 static void header(struct screen *s, const struct screen_frame *f, int nlines)
 {
 	uint64_t rx = 0, tx = 0;
@@ -138,14 +146,15 @@ static void header(struct screen *s, const struct screen_frame *f, int nlines)
 			rx += r->rx_bytes;
 			tx += r->tx_bytes;
 		}
-		alerts += f->detector && detector_pid_alerting(f->detector, r->pid);
+		if (f->detector && detector_pid_alerting(f->detector, r->pid) && first_of_pid(f, i))
+			alerts++; /* processes, not rows */
 	}
 	rate(rx, f->interval_s, rxs, sizeof(rxs));
 	rate(tx, f->interval_s, txs, sizeof(txs));
 	attr(s, PAIR_HEADER, true);
 	mvprintw(0, 0, "egresswatch on %s  up %dh%02dm  LLM rx %s  tx %s", s->hostname,
 		 (int)(up / 3600), (int)(up / 60) % 60, rxs, txs);
-	mvprintw(1, 0, "%d lines  alerts %d  lost %llu pkts  sort %s%s%s%s%s", nlines, alerts,
+	mvprintw(1, 0, "%d lines  alerting processes %d  lost %llu pkts  sort %s%s%s%s%s", nlines, alerts,
 		 (unsigned long long)f->report->stats[EW_STAT_FLOW_MAP_FULL],
 		 (const char *[]){ "rx", "tx", "req", "tokens" }[s->sort],
 		 s->all ? "  [all traffic]" : "", s->by_process ? "  [by process]" : "",
