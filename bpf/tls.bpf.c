@@ -164,6 +164,13 @@ int BPF_KRETPROBE(ssl_write_ex_ret, int ret)
 	return leave(ret, true);
 }
 
+/* OpenSSL 3.3: SSL_write_ex2(ssl, buf, num, flags, written) */
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex2, void *ssl, const void *buf, size_t num, __u64 flags, size_t *written)
+{
+	return enter((__u64)ssl, (__u64)buf, (__u64)written, EW_TLS_WRITE);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(ssl_read_ex, void *ssl, void *buf, size_t num, size_t *readbytes)
 {

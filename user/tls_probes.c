@@ -24,7 +24,7 @@ struct file_id {
 struct file_entry {
 	struct ht_node node;
 	struct file_id id;
-	struct bpf_link *links[12];
+	struct bpf_link *links[16];
 	int nlinks;
 };
 
@@ -47,6 +47,9 @@ static const struct probe_fn openssl_fns[] = {
 	{ "SSL_write_ex", PROG(ssl_write_ex_ret), true, false },
 	{ "SSL_read_ex", PROG(ssl_read_ex), false, false },
 	{ "SSL_read_ex", PROG(ssl_read_ex_ret), true, false },
+	/* OpenSSL 3.3 and later */
+	{ "SSL_write_ex2", PROG(ssl_write_ex2), false, false },
+	{ "SSL_write_ex2", PROG(ssl_write_ex_ret), true, false },
 	{ "SSL_free", PROG(ssl_free), false, true },
 	{ NULL },
 };

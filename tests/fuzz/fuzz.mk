@@ -23,7 +23,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 4096
 # extra libFuzzer flags, e.g. FUZZ_FLAGS=-only_ascii=1
 FUZZ_FLAGS ?=
-FUZZ_TARGETS ?= dns tls_hello http_request config patterns names \
+FUZZ_TARGETS ?= dns tls_hello http_request config patterns names proc \
 	http1 http2 body usage plaintext
 
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
@@ -42,6 +42,7 @@ FUZZ_SRCS_names := user/names.c user/dns.c user/tls_hello.c user/http_request.c 
 # TLS plaintext: HTTP/1.1, HTTP/2 (HPACK), bodies (zlib), usage (jansson),
 # fingerprints (libsodium); the streams table links libbpf for the kernel's
 # map of ignored connections (not touched with ignored_fd -1).
+FUZZ_SRCS_proc := user/procinfo.c user/cgroup.c
 FUZZ_SRCS_usage := user/usage.c
 FUZZ_LIBS_usage = $(shell $(FUZZ_PKG_CONFIG) --libs jansson)
 FUZZ_SRCS_body := user/body.c user/usage.c
