@@ -257,6 +257,8 @@ int monitor_refresh(struct monitor *m, enum row_sort by, bool all, struct report
 	m->last_refresh = now;
 	loader_read_stats(&m->loader, out->stats);
 	out->preexisting_failed = m->preexisting.failed;
+	if (m->tls_on)
+		tls_probes_read_stats(&m->tls, out->tls_stats);
 	return 0;
 }
 

@@ -68,6 +68,9 @@ int report_json(FILE *out, const struct report *r)
 		json_object_set_new(lost, stat_names[i], json_integer(r->stats[i]));
 	json_object_set_new(lost, "preexisting_sockets_uninspected",
 			    json_integer(r->preexisting_failed));
+	json_object_set_new(lost, "tls_event_lost", json_integer(r->tls_stats[EW_TLS_STAT_LOST]));
+	json_object_set_new(lost, "tls_calls_untracked",
+			    json_integer(r->tls_stats[EW_TLS_STAT_CALLS_FULL]));
 	json_object_set_new(root, "lost", lost);
 	err = json_dumpf(root, out, JSON_COMPACT);
 	json_decref(root);

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include "egresswatch.h"
+#include "tls.h"
 #include "rows.h"
 
 struct detector;
@@ -18,6 +19,7 @@ struct report {
 	 * that could not be inspected. */
 	__u64 stats[EW_STAT_MAX];
 	unsigned int preexisting_failed;
+	uint64_t tls_stats[EW_TLS_STAT_MAX]; /* TLS plaintext events lost */
 	const struct detector *detector; /* for the rows' alert marker, or NULL */
 };
 

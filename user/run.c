@@ -123,16 +123,16 @@ static int lock_textfile_dir(struct daemon *d)
 
 static const char *const lost_sources[] = {
 	"flow_map_full", "owner_storage_full", "release_event_lost", "owner_event_lost",
-	"sample_lost", "tls_event_lost", "tls_calls_full", "preexisting_uninspected", NULL,
+	"sample_lost", "tls_event_lost", "tls_calls_untracked", "preexisting_uninspected", NULL,
 };
 
 static void write_textfile(struct daemon *d, const struct report *r)
 {
-	uint64_t tls[2] = { 0 };
 	uint64_t lost[] = {
 		r->stats[EW_STAT_FLOW_MAP_FULL], r->stats[EW_STAT_OWNER_STORAGE_FULL],
 		r->stats[EW_STAT_RELEASE_LOST], r->stats[EW_STAT_OWNER_EVENT_LOST],
-		r->stats[EW_STAT_SAMPLE_LOST], 0, 0, r->preexisting_failed,
+		r->stats[EW_STAT_SAMPLE_LOST], r->tls_stats[EW_TLS_STAT_LOST],
+		r->tls_stats[EW_TLS_STAT_CALLS_FULL], r->preexisting_failed,
 	};
 	struct self_metrics self = {
 		.version = EW_VERSION,
@@ -145,11 +145,8 @@ static void write_textfile(struct daemon *d, const struct report *r)
 	};
 	int err;
 
-	if (d->monitor.tls_on && !tls_probes_read_stats(&d->monitor.tls, tls)) {
-		lost[5] = tls[EW_TLS_STAT_LOST];
-		lost[6] = tls[EW_TLS_STAT_CALLS_FULL];
+	if (d->monitor.tls_on)
 		self.tls_libraries = d->monitor.tls.libraries;
-	}
 	err = exporter_write(&d->exporter, d->cfg->textfile_dir, r->rows, r->nrows, d->detector, &self);
 	if (err && !d->textfile_failing)
 		fprintf(stderr, "egresswatch: cannot write %s/egresswatch.prom: %s (the previous file "
