@@ -39,19 +39,55 @@ static void drop_exchange(struct exchange *x)
 	free(x);
 }
 
+/* A parsed head is wiped (a request's carried credentials) and its memory
+ * returned: a connection between messages holds no buffer. */
+static void head_release(struct h1_dir *d)
+{
+	if (d->head)
+		explicit_bzero(d->head, d->head_cap);
+	free(d->head);
+	d->head = NULL;
+	d->head_len = d->head_cap = 0;
+}
+
 void h1_free(struct h1_conn *c)
 {
 	for (int i = 0; i < c->qlen; i++)
 		drop_exchange(c->queue[(c->qhead + i) % H1_PIPELINE_MAX]);
 	c->qlen = 0;
-	explicit_bzero(c->req.head, sizeof(c->req.head));
+	head_release(&c->req);
+	head_release(&c->resp);
 }
 
 static void lose(struct h1_conn *c, struct h1_dir *d)
 {
 	d->state = H1_LOST;
-	d->head_len = 0;
+	head_release(d);
 	c->resyncs++;
+}
+
+static bool head_room(struct h1_dir *d, size_t need)
+{
+	size_t cap = d->head_cap ? d->head_cap : 1024;
+	char *grown;
+
+	if (need <= d->head_cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	if (cap > H1_HEAD_MAX)
+		cap = H1_HEAD_MAX;
+	grown = malloc(cap);
+	if (!grown)
+		return false;
+	if (d->head) {
+		memcpy(grown, d->head, d->head_len);
+		explicit_bzero(d->head, d->head_cap);
+		free(d->head);
+	}
+	d->head = grown;
+	d->head_cap = cap;
+	return true;
 }
 
 /* ---- heads ---- */
@@ -125,6 +161,11 @@ static size_t gather_head(struct h1_conn *c, struct h1_dir *d, const uint8_t *da
 	size_t take = len < H1_HEAD_MAX - d->head_len ? len : H1_HEAD_MAX - d->head_len;
 	const char *end;
 
+	if (!head_room(d, d->head_len + take)) {
+		lose(c, d);
+		*complete = false;
+		return len;
+	}
 	memcpy(d->head + d->head_len, data, take);
 	d->head_len += take;
 	end = memmem(d->head + start, d->head_len - start, "\r\n\r\n", 4);
@@ -168,8 +209,7 @@ static void request_head(struct h1_conn *c)
 	exchange_request_header(x, ":path", 5, sp1 + 1, sp2 - sp1 - 1);
 	each_header(line_end + 1, end, x, exchange_request_header);
 	framing(line_end + 1, end, &chunked, &has_length, &length);
-	explicit_bzero(d->head, d->head_len); /* credentials were in it */
-	d->head_len = 0;
+	head_release(d); /* credentials were in it */
 	c->queue[(c->qhead + c->qlen++) % H1_PIPELINE_MAX] = x;
 	c->sink.request(c->sink.ctx, x);
 	if (chunked)
@@ -209,7 +249,7 @@ static void response_head(struct h1_conn *c)
 	}
 	status = atoi(d->head + 9);
 	if (status >= 100 && status < 200) { /* interim: the final response follows */
-		d->head_len = 0;
+		head_release(d);
 		return;
 	}
 	if (!c->qlen) { /* a response to no request we saw */
@@ -220,7 +260,7 @@ static void response_head(struct h1_conn *c)
 	exchange_response_header(x, ":status", 7, d->head + 9, 3);
 	each_header(line_end + 1, end, x, exchange_response_header);
 	framing(line_end + 1, end, &chunked, &has_length, &length);
-	d->head_len = 0;
+	head_release(d);
 	exchange_start_body(x);
 	no_body = !strcmp(x->method, "HEAD") || status == 204 || status == 304;
 	if (no_body || (has_length && !chunked && length == 0))

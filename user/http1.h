@@ -35,8 +35,8 @@ enum h1_state {
 
 struct h1_dir {
 	enum h1_state state;
-	char head[H1_HEAD_MAX];
-	size_t head_len;
+	char *head;        /* a head being gathered, allocated only then */
+	size_t head_len, head_cap;
 	uint64_t remaining;
 	char line[64];    /* a chunk-size or trailer line */
 	size_t line_len;

@@ -21,18 +21,20 @@ int h2_init(struct h2_conn *c, const struct h1_sink *sink)
 	return 0;
 }
 
-static void stream_free(struct h2_stream *s)
+static void stream_free(struct h2_conn *c, struct h2_stream *s)
 {
+	for (int i = 0; i < H2_STREAMS_MAX; i++)
+		if (c->streams[i] == s)
+			c->streams[i] = NULL;
 	exchange_free(&s->x);
-	s->id = 0;
-	s->response_started = false;
+	free(s);
 }
 
 void h2_free(struct h2_conn *c)
 {
 	for (int i = 0; i < H2_STREAMS_MAX; i++)
-		if (c->streams[i].id)
-			stream_free(&c->streams[i]);
+		if (c->streams[i])
+			stream_free(c, c->streams[i]);
 	nghttp2_hd_inflate_del(c->out.inflater);
 	nghttp2_hd_inflate_del(c->in.inflater);
 	if (c->out.block)
@@ -43,29 +45,31 @@ void h2_free(struct h2_conn *c)
 
 static struct h2_stream *stream_get(struct h2_conn *c, uint32_t id, bool create)
 {
-	struct h2_stream *free_slot = NULL;
+	struct h2_stream **free_slot = NULL;
 
 	if (id == 0)
 		return NULL; /* stream 0 is the connection itself: it carries no request */
 	for (int i = 0; i < H2_STREAMS_MAX; i++) {
-		if (c->streams[i].id == id)
-			return &c->streams[i];
-		if (!c->streams[i].id && !free_slot)
+		if (c->streams[i] && c->streams[i]->id == id)
+			return c->streams[i];
+		if (!c->streams[i] && !free_slot)
 			free_slot = &c->streams[i];
 	}
 	if (!create || !free_slot)
 		return NULL;
-	free_slot->id = id;
-	exchange_init(&free_slot->x);
-	free_slot->response_started = false;
-	return free_slot;
+	*free_slot = calloc(1, sizeof(**free_slot));
+	if (!*free_slot)
+		return NULL;
+	(*free_slot)->id = id;
+	exchange_init(&(*free_slot)->x);
+	return *free_slot;
 }
 
 static void stream_end(struct h2_conn *c, struct h2_stream *s)
 {
 	if (s->response_started)
 		c->sink.response(c->sink.ctx, &s->x);
-	stream_free(s);
+	stream_free(c, s);
 }
 
 /* Decodes a complete header block; HPACK must see every block in order. */
@@ -185,7 +189,7 @@ static void frame_end(struct h2_conn *c, struct h2_dir *d)
 		break;
 	case RST_STREAM:
 		if ((s = stream_get(c, d->stream, false)))
-			stream_free(s);
+			stream_free(c, s);
 		break;
 	}
 }

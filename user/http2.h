@@ -47,7 +47,7 @@ struct h2_conn {
 	struct h2_dir out, in; /* out: client to server */
 	size_t preface_seen;
 	bool lost;
-	struct h2_stream streams[H2_STREAMS_MAX];
+	struct h2_stream *streams[H2_STREAMS_MAX]; /* allocated while a stream is open */
 	struct h1_sink sink;
 };
 
