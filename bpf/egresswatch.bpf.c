@@ -34,7 +34,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 1 << 20); /* EVENTS_SIZE */
 } events SEC(".maps");
 
 /* Processes already announced to user space, so that a process opening many
@@ -68,6 +68,17 @@ static __always_inline void stat_add(__u32 id, __u64 n)
 
 	if (v)
 		*v += n;
+}
+
+#define EVENTS_SIZE (1 << 20)
+
+/* Most events wait for user space's next read (it polls at least every
+ * 100 ms): a wakeup per event would cost a context switch per packet sample.
+ * Only a ring a quarter full is worth waking the reader for. */
+static __always_inline __u64 lazy_wakeup(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > EVENTS_SIZE / 4 ? BPF_RB_FORCE_WAKEUP
+										: BPF_RB_NO_WAKEUP;
 }
 
 /* User space reads /proc/PID/exe while the process still lives: a short-lived
@@ -279,7 +290,7 @@ static __always_inline int parse_packet(struct __sk_buff *skb, bool egress, stru
 }
 
 static __always_inline struct ew_flow *flow_for(struct ew_flow_key *key, struct ew_owner *owner,
-						 struct bpf_sock *sk)
+						 bool closed)
 {
 	struct ew_flow *f = bpf_map_lookup_elem(&flows, key);
 	struct ew_flow init = {};
@@ -288,7 +299,7 @@ static __always_inline struct ew_flow *flow_for(struct ew_flow_key *key, struct 
 		return f;
 	/* A closed TCP socket can still see a stray packet; recreating its flow
 	 * here would leave an entry that no close event will ever remove. */
-	if (key->proto == IPPROTO_TCP && sk->state == TCP_CLOSE)
+	if (closed)
 		return NULL;
 	init.owner = *owner;
 	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
@@ -316,7 +327,7 @@ static __always_inline struct ew_sample *sample(struct __sk_buff *skb, const str
 	s->key = *key;
 	s->tgid = tgid;
 	s->pad = 0;
-	if (bpf_ringbuf_output(&events, s, offsetof(struct ew_sample, data) + len, 0)) {
+	if (bpf_ringbuf_output(&events, s, offsetof(struct ew_sample, data) + len, lazy_wakeup())) {
 		stat_add(EW_STAT_SAMPLE_LOST, 1);
 		return NULL;
 	}
@@ -351,6 +362,8 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 	struct packet p = {};
 	struct ew_owner *owner;
 	struct ew_flow *f;
+	bool closed;
+	__u32 state;
 	__u64 segs;
 
 	if (!sk)
@@ -358,6 +371,7 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 1;
+	state = sk->state;
 	owner = bpf_sk_storage_get(&owners, sk, 0, 0);
 	if (!owner)
 		return 1; /* not an outbound socket: nothing of ours */
@@ -367,10 +381,14 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 	__builtin_memcpy(key.peer, p.peer, sizeof(key.peer));
 	key.peer_port = p.peer_port;
 	key.proto = p.proto;
-	f = flow_for(&key, owner, sk);
+	closed = key.proto == IPPROTO_TCP && state == TCP_CLOSE;
+	f = flow_for(&key, owner, closed);
 	if (!f) {
-		stat_add(EW_STAT_FLOW_MAP_FULL, 1);
-		stat_add(EW_STAT_BYTES_UNACCOUNTED, p.payload);
+		/* a stray packet of a closed socket (no payload to lose) is no loss */
+		if (!closed) {
+			stat_add(EW_STAT_FLOW_MAP_FULL, 1);
+			stat_add(EW_STAT_BYTES_UNACCOUNTED, p.payload);
+		}
 		return 1;
 	}
 	segs = skb->gso_segs ? skb->gso_segs : 1;
@@ -437,7 +455,7 @@ int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	ev->key = key;
 	ev->flow = *f;
 	bpf_map_delete_elem(&flows, &key);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, lazy_wakeup());
 	return 0;
 }
 
@@ -459,7 +477,7 @@ int ew_sock_release(struct bpf_sock *sk)
 	ev->type = EW_EV_SOCK_RELEASED;
 	ev->key.cookie = bpf_get_socket_cookie(sk);
 	ev->key.proto = IPPROTO_UDP;
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, lazy_wakeup());
 	return 1;
 }
 

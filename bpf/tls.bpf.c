@@ -36,10 +36,20 @@ struct {
 	__type(value, __u8);
 } ignored SEC(".maps");
 
+#define TLS_EVENTS_SIZE (8 << 20)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
+	__uint(max_entries, TLS_EVENTS_SIZE);
 } tls_events SEC(".maps");
+
+/* Plaintext waits for user space's next read (at most 100 ms away) unless the
+ * ring is a quarter full: a wakeup per TLS call costs a context switch. */
+static __always_inline __u64 lazy_wakeup(void)
+{
+	return bpf_ringbuf_query(&tls_events, BPF_RB_AVAIL_DATA) > TLS_EVENTS_SIZE / 4
+		       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -121,7 +131,7 @@ static __always_inline int leave(long ret, bool ex)
 	ev->captured = n;
 	size = offsetof(struct ew_tls_event, data) + n;
 	size &= 4 * EW_TLS_CAPTURE_MAX - 1;
-	if (bpf_ringbuf_output(&tls_events, ev, size, 0))
+	if (bpf_ringbuf_output(&tls_events, ev, size, lazy_wakeup()))
 		stat_inc(EW_TLS_STAT_LOST);
 done:
 	bpf_map_delete_elem(&calls, &tid);
@@ -224,7 +234,7 @@ static __always_inline int conn_end(__u64 conn)
 	ev->type = EW_TLS_EV_CLOSE;
 	ev->tgid = key.tgid;
 	ev->conn = conn;
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, lazy_wakeup());
 	return 0;
 }
 

@@ -11,6 +11,7 @@ PACKAGES="
   iproute2 procps curl openssl ca-certificates python3 python3-pytest
   tmux dnsmasq-base gnutls-bin nodejs
   prometheus prometheus-node-exporter python3-yaml systemd
+  iperf3 nethogs libssl-dev
 "
 
 missing=""

@@ -174,6 +174,10 @@ static int start_tls(struct monitor *m)
 	return 0;
 }
 
+/* How long kernel events may wait for user space: they are sent without a
+ * wakeup (see lazy_wakeup in the BPF programs). */
+#define POLL_S 0.1
+
 /* Flow names not claimed by a flow within this long are dropped. */
 #define NAME_UNCLAIMED_MAX_S 60
 #define DNS_TABLE_MAX 65536
@@ -228,8 +232,10 @@ void monitor_wait(struct monitor *m, double deadline)
 
 		if (left <= 0)
 			return;
-		/* EINTR from a signal ends the wait early; the flag says why. */
-		ring_buffer__poll(m->loader.rb, left > 0.5 ? 500 : (int)(left * 1000) + 1);
+		/* EINTR from a signal ends the wait early; the flag says why.
+		 * Most events come without a wakeup: read them every 100 ms. */
+		ring_buffer__poll(m->loader.rb, left > POLL_S ? POLL_S * 1000 : (int)(left * 1000) + 1);
+		ring_buffer__consume(m->loader.rb);
 	}
 }
 

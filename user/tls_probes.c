@@ -172,14 +172,55 @@ static struct file_entry *first_look(struct tls_probes *p, const char *path)
 	return f;
 }
 
+/* Whether a file's dynamic symbol table defines the function. */
+static bool exports(const char *path, const char *symbol)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool found = false;
+	Elf_Scn *scn = NULL;
+	Elf *elf;
+
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	while (elf && !found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (name && !strcmp(name, symbol)) {
+				found = true;
+				break;
+			}
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return found;
+}
+
 static void attach(struct tls_probes *p, struct file_entry *f, const char *path,
 		   const struct probe_fn *fns)
 {
 	for (const struct probe_fn *fn = fns; fn->symbol; fn++) {
 		struct bpf_program *prog = *(struct bpf_program **)((char *)p->skel + fn->prog_offset);
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = fn->symbol, .retprobe = fn->retprobe);
-		struct bpf_link *link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+		struct bpf_link *link;
 
+		/* an optional function absent from this version is no failure, and
+		 * not worth libbpf's warning */
+		if (!fn->required && !exports(path, fn->symbol))
+			continue;
+		link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
 		if (link) {
 			f->links[f->nlinks++] = link;
 		} else if (fn->required) {
@@ -206,42 +247,6 @@ static void consider_library(struct tls_probes *p, const char *path)
 		attach(p, f, path, gnutls ? gnutls_fns : openssl_fns);
 }
 
-/* An executable with OpenSSL linked in statically and its symbols exported. */
-static bool exports_openssl(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	bool found = false;
-	Elf_Scn *scn = NULL;
-	Elf *elf;
-
-	if (fd < 0)
-		return false;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	while (elf && !found && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (name && !strcmp(name, "SSL_write")) {
-				found = true;
-				break;
-			}
-		}
-	}
-	elf_end(elf);
-	close(fd);
-	return found;
-}
-
 void tls_probes_scan_process(struct tls_probes *p, pid_t pid, bool maps)
 {
 	char path[PATH_MAX], line[PATH_MAX + 256];
@@ -250,7 +255,8 @@ void tls_probes_scan_process(struct tls_probes *p, pid_t pid, bool maps)
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	f = first_look(p, path);
-	if (f && exports_openssl(path))
+	/* an executable with OpenSSL linked in and its symbols exported (node) */
+	if (f && exports(path, "SSL_write"))
 		attach(p, f, path, openssl_fns);
 	if (!maps)
 		return;

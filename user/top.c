@@ -223,7 +223,9 @@ static int run_screen(struct monitor *m, struct detector *d, const struct top_op
 			monitor_report_done(m, &last);
 			have_frame = redraw = true;
 			next += o->delay;
-		} else if (poll(fds, 2, (int)(left * 1000) + 1) > 0 && (fds[1].revents & POLLIN)) {
+		} else {
+			/* events come mostly without a wakeup: read them every 100 ms */
+			poll(fds, 2, left > 0.1 ? 100 : (int)(left * 1000) + 1);
 			ring_buffer__consume(m->loader.rb);
 		}
 		while ((key = getch()) != ERR) {
