@@ -256,6 +256,19 @@ def foreign_monitors(ours):
     return found
 
 
+def biggest_mappings(pid, n=3):
+    """Where a process's resident memory is: its largest mappings by Rss (KiB)."""
+    maps, cur = [], None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            p = line.split()
+            if p and not p[0].endswith(":"):
+                cur = p[5] if len(p) > 5 else "[anon]"
+            elif p and p[0] == "Rss:":
+                maps.append((int(p[1]), cur))
+    return [{"rss_kib": kb, "mapping": m} for kb, m in sorted(maps, reverse=True)[:n]]
+
+
 def machine():
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -263,7 +276,8 @@ def machine():
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": model,
+    rev = run("git", "-C", ROOT, "describe", "--always", "--dirty", check=False).stdout.strip()
+    return {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": model, "egresswatch_rev": rev,
             "mem_mib": os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20}
 
 
@@ -320,6 +334,15 @@ class Bench:
             log(f"{what}: another egresswatch {others} ran during the run: again")
         self.results.setdefault("disturbed", []).append(what)
         return value
+
+    def retrans_segs(self):
+        """TCP segments sent again, per namespace (/proc/net/snmp RetransSegs)."""
+        out = {}
+        for name, ns in (("server", self.ns.server), ("client", self.ns.client)):
+            lines = [l.split() for l in run(*self.ns.exec(ns), "cat", "/proc/net/snmp").stdout.splitlines()
+                     if l.startswith("Tcp:")]
+            out[name] = int(dict(zip(lines[0], lines[1]))["RetransSegs"])
+        return out
 
     def client(self, *args, ns=None, timeout=300):
         pre = self.ns.exec(ns) if ns else []
@@ -470,7 +493,7 @@ class Bench:
         per = {m: [] for m in ("none", "empty", "ew")}
         writes = {m: [] for m in per}
         reads = {m: [] for m in per}
-        dl = {"none": [], "ew": []}
+        dl = {"none": [], "empty": [], "ew": []}
 
         def one(mode):
             probe = None
@@ -492,6 +515,31 @@ class Bench:
                     probe.stop()
             return c, d
 
+        def diagnose():
+            """Where the download's added time goes: egresswatch's uprobe programs'
+            ns per run (bpf_stats) and its own CPU, during one download."""
+            old = run("sysctl", "-n", "kernel.bpf_stats_enabled").stdout.strip()
+            run("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
+            ew = Egresswatch(self.procs)
+            try:
+                time.sleep(1.0)
+                ids = prog_ids_of(ew.pid)
+                before, c0 = prog_stats(), cpu_seconds(ew.pid)
+                x = self.client("download", LOOPBACK, "18443", size)[0]
+                ew.wait_refreshes(1)
+                after, c1 = prog_stats(), cpu_seconds(ew.pid)
+            finally:
+                ew.stop()
+                run("sysctl", "-qw", f"kernel.bpf_stats_enabled={old}")
+            progs = {}
+            for i in ids:
+                if i in before and i in after and after[i][2] > before[i][2]:
+                    runs = after[i][2] - before[i][2]
+                    progs[after[i][0]] = {"runs": runs,
+                                          "ns_per_run": (after[i][1] - before[i][1]) / runs,
+                                          "ms_total": (after[i][1] - before[i][1]) / 1e6}
+            return {"download_s": x["wall_ns"] / 1e9, "ew_cpu_s": c1 - c0, "programs": progs}
+
         try:
             for rep in range(reps):
                 modes = ["none", "empty", "ew"]
@@ -506,6 +554,7 @@ class Bench:
                     reads[mode].append(c["read_cpu_ns"] / c["read_calls"])
                     if mode in dl:
                         dl[mode].append(d)
+            diag = self.guarded("tls", diagnose)
         finally:
             self.procs.stop(srv, signal.SIGKILL)
         ratio = []
@@ -525,9 +574,10 @@ class Bench:
         best = {m: [min(x) for x in v] for m, v in dl.items()}
         self.results["tls_download"] = {
             "bytes": size, "reps": reps, "per_rep": downloads, "all_s": dl,
-            "base_s": stats(best["none"]), "ew_s": stats(best["ew"]),
+            "base_s": stats(best["none"]), "empty_s": stats(best["empty"]), "ew_s": stats(best["ew"]),
             "slowdown": stats([e / b for b, e in zip(best["none"], best["ew"])]),
-            "target_slowdown": 1.03}
+            "slowdown_empty_uprobes": stats([e / b for b, e in zip(best["none"], best["empty"])]),
+            "target_slowdown": 1.03, "diagnosis_with_bpf_stats": diag}
 
     # ---- 4. churn ----
 
@@ -552,8 +602,10 @@ class Bench:
                         if ew:
                             time.sleep(1.0)
                         s0 = server_sent()
+                        e0 = cpu_seconds(ew.pid) if ew else 0
                         c = self.client("churn", SERVER_V4, port, kind, threads, seconds,
                                         ns=self.ns.client, timeout=seconds + 120)[0]
+                        time.sleep(0.5)  # the server's threads see the last closes
                         s1 = server_sent()
                         r[mode].append(c["conns"] / c["seconds"])
                         if ew:
@@ -565,11 +617,16 @@ class Bench:
                                 if t == prev and t["connections"] == 0:
                                     break
                                 prev = t
+                            ew_cpu = 100 * (cpu_seconds(ew.pid) - e0) / c["seconds"]
                             sent = s1["bytes_sent"] - s0["bytes_sent"]
+                            retrans = s1["bytes_retrans"] - s0["bytes_retrans"]
                             lost = ew.lost()
                             r["checks"].append({
                                 "conns": c["conns"], "client_errors": c["errors"],
+                                "ew_cpu_pct": ew_cpu,
                                 "server_bytes_sent": sent, "client_bytes_read": c["rx_bytes"],
+                                "server_bytes_retrans": retrans,
+                                "match_with_retrans": t["rx_bytes_total"] == sent + retrans,
                                 "ew_rx_bytes_total": t["rx_bytes_total"],
                                 "ew_connections_total": t["connections_total"],
                                 "bytes_match": t["rx_bytes_total"] == sent,
@@ -580,7 +637,10 @@ class Bench:
             ratios = [e / b for b, e in zip(r["base"], r["ew"])]
             out[kind] = {"base_cps": stats(r["base"]), "ew_cps": stats(r["ew"]), "ratio": stats(ratios),
                          "checks": r["checks"],
-                         "all_bytes_accounted": all(x["bytes_match"] for x in r["checks"]),
+                         "all_bytes_exact": all(x["bytes_match"] for x in r["checks"]),
+                         # a retransmitted segment is payload on the wire twice: counted twice
+                         "all_bytes_accounted": all(x["bytes_match"] or x["match_with_retrans"]
+                                                    for x in r["checks"]),
                          "no_event_lost": all(x["no_loss"] for x in r["checks"])}
         self.results["churn"] = {"reps": reps, "seconds": seconds, "threads": threads, **out}
 
@@ -590,7 +650,9 @@ class Bench:
         q = self.q
         conns = self.args.flows or (500 if q else 10000)
         rate = self.args.rate
-        seconds, window = (8, 2) if q else (30, 5)
+        # settle: the first seconds of the load, when egresswatch still drains
+        # what the opening burst left in its ring buffers, are not measured
+        seconds, window, settle = (9, 2, 2) if q else (33, 5, 5)
         threads = 16
         llm_log = B / "llm-server.log"
         llm_log.unlink(missing_ok=True)
@@ -615,6 +677,8 @@ class Bench:
         nh_lines = []
         threading.Thread(target=lambda: [nh_lines.append(line) for line in nh.stdout], daemon=True).start()
         time.sleep(1.5)
+        retrans0 = self.retrans_segs()
+        e_start, t_start = cpu_seconds(ew.pid), time.monotonic()
         client = self.procs.start(*self.ns.exec(self.ns.client), B / "client", "llm", SERVER_V4, "443",
                                   conns, rate, threads, seconds, 6, stdout=subprocess.PIPE, text=True)
         res = {"flows_wanted": conns, "rate_wanted": rate, "seconds": seconds}
@@ -622,6 +686,7 @@ class Bench:
             first = json.loads(client.stdout.readline())
             load_end = time.monotonic() + seconds - 0.5
             res["flows_open"], res["open_errors"] = first["open"], first["errors"]
+            open_s = time.monotonic() - t_start
             cpid = first["pid"]
             log(f"user space: {first['open']} flows open, load for {seconds}s")
             progress = []
@@ -633,8 +698,14 @@ class Bench:
                     (done.update(d) if d.get("done") else progress.append((time.monotonic(), d)))
             threading.Thread(target=read_client, daemon=True).start()
             ew_cpu, nh_cpu, rates = [], [], []
-            time.sleep(1.0)  # past the start of the load
+            time.sleep(settle)
             t0 = time.monotonic()
+            # opening the flows and one request on each, and the settling: egresswatch's
+            # cost of new flows
+            res["open_phase"] = {"seconds": open_s, "settle_s": settle,
+                                 "ew_cpu_s": cpu_seconds(ew.pid) - e_start,
+                                 "warmup_requests": first.get("warmup_requests"),
+                                 "ew_rss_mib": status_kib(ew.pid, "VmRSS") / 1024}
             e0, n0 = cpu_seconds(ew.pid), cpu_seconds(nh.pid)
             r0 = progress[-1][1]["requests"] if progress else 0
             while time.monotonic() + window < load_end:
@@ -654,11 +725,14 @@ class Bench:
             time.sleep(1.5)
             t = ew.totals(cpid)
             nhb = nethogs_bytes(nh_lines, cpid)
+            retrans1 = self.retrans_segs()
+            res["tcp_retrans_segs"] = {k: retrans1[k] - retrans0[k] for k in retrans0}
             res.update({
                 "requests": done.get("requests"), "errors": done.get("errors"),
                 "req_per_s": stats(rates), "window_s": window,
                 "ew_cpu_pct": stats(ew_cpu), "nethogs_cpu_pct": stats(nh_cpu),
                 "ew_vmhwm_mib": status_kib(ew.pid, "VmHWM") / 1024,
+                "ew_rss_biggest": biggest_mappings(ew.pid),
                 "nethogs_vmhwm_mib": status_kib(nh.pid, "VmHWM") / 1024,
                 "truth": {"rx_bytes": done.get("rx_bytes"), "tx_bytes": done.get("tx_bytes"),
                           "requests": done.get("requests")},
@@ -773,7 +847,7 @@ def verdict(ok):
 def table(r):
     m = r["machine"]
     L = [f"egresswatch bench{' (quick)' if r['quick'] else ''}: {m['nproc']} CPUs, {m['cpu']}, "
-         f"kernel {m['kernel']}, {m['mem_mib']} MiB",
+         f"kernel {m['kernel']}, {m['mem_mib']} MiB; egresswatch {m.get('egresswatch_rev')}",
          "figures: median [min] over interleaved repetitions; ratio = egresswatch / baseline", ""]
     row = "{:<34} {:>16} {:>16} {:>16} {:>10} {:>7}"
     L.append(row.format("figure", "baseline", "egresswatch", "ratio med [min]", "target", ""))
@@ -816,6 +890,16 @@ def table(r):
                             f(d["ew_s"]["median"], "{:.3f}"),
                             f"{f(d['slowdown']['median'], '{:.3f}')} [{f(d['slowdown']['min'], '{:.3f}')}]",
                             "<=1.03", verdict(d["slowdown"]["median"] <= 1.03)))
+        L.append(row.format("   same, empty uprobes instead, s", f(d["base_s"]["median"], "{:.3f}"),
+                            f(d["empty_s"]["median"], "{:.3f}"),
+                            f"{f(d['slowdown_empty_uprobes']['median'], '{:.3f}')} "
+                            f"[{f(d['slowdown_empty_uprobes']['min'], '{:.3f}')}]", "", ""))
+        g = d.get("diagnosis_with_bpf_stats")
+        if g:
+            top = sorted(g["programs"].items(), key=lambda kv: -kv[1]["ms_total"])[:2]
+            L.append("      one download with egresswatch: " + ", ".join(
+                f"{n} {v['runs']} runs x {v['ns_per_run']:.0f} ns" for n, v in top) +
+                f"; egresswatch CPU {g['ew_cpu_s']:.3f} s in {g['download_s']:.3f} s")
     ch = r.get("churn")
     if ch:
         L.append(f"4. churn, connections/s ({ch['threads']} client threads, {ch['seconds']} s)")
@@ -828,9 +912,13 @@ def table(r):
                                 "exact", verdict(ok)))
             for chk in x["checks"]:
                 bad = {k: v for k, v in chk["lost"].items() if v}
+                why = ""
+                if not chk["bytes_match"] and chk["match_with_retrans"]:
+                    why = f", = sent + {chk['server_bytes_retrans']} B retransmitted"
                 L.append(f"      server sent {chk['server_bytes_sent']} B, egresswatch rx "
-                         f"{chk['ew_rx_bytes_total']} B ({'equal' if chk['bytes_match'] else 'DIFFERENT'}); "
-                         f"conns {chk['conns']}, ew saw {chk['ew_connections_total']}; "
+                         f"{chk['ew_rx_bytes_total']} B ({'equal' if chk['bytes_match'] else 'DIFFERENT'}{why}); "
+                         f"conns {chk['conns']}, ew saw {chk['ew_connections_total']}, "
+                         f"ew CPU {chk['ew_cpu_pct']:.0f}%; "
                          f"lost {bad or 'all 0'}")
     u = r.get("user_space")
     if u:
@@ -841,13 +929,25 @@ def table(r):
                             verdict(u["ew_cpu_pct"]["median"] < 2)))
         L.append(row.format("   peak RSS MiB (nethogs | ew)", f(u["nethogs_vmhwm_mib"], "{:.1f}"),
                             f(u["ew_vmhwm_mib"], "{:.1f}"), "", "<64", verdict(u["ew_vmhwm_mib"] < 64)))
+        big = u.get("ew_rss_biggest") or []
+        if big:
+            L.append("      egresswatch RSS by mapping: " + ", ".join(
+                f"{b['mapping']} {b['rss_kib'] / 1024:.0f} MiB" for b in big))
         tr, ew, nh = u["truth"], u["ew"], (u["nethogs"]["client"] or {})
-        L.append("6. bytes of the client pid vs its own count (TLS bytes on the wire)")
+        L.append("6. bytes of the client pid vs its own count (TLS bytes on the wire); nethogs | ew")
+        L.append("   (nethogs counts IP and TCP headers; egresswatch transport payload)")
         for d in ("rx_bytes", "tx_bytes"):
             t0 = tr.get(d)
             L.append(row.format(f"   {d} (truth {t0})", f(nh.get(d), "{:.0f}"), f(ew.get(d), "{:.0f}"),
                                 f"{f(nh.get(d) / t0 if t0 and nh.get(d) else None, '{:.3f}')} | "
                                 f"{f(ew.get(d) / t0 if t0 else None, '{:.3f}')}", "", ""))
+        o = u.get("open_phase")
+        if o:
+            L.append(f"   opening {u['flows_open']} flows + 1 request each: {o['seconds']:.1f} s (+{o['settle_s']} s "
+                     f"settling, not in the CPU % above), egresswatch CPU "
+                     f"{o['ew_cpu_s']:.2f} s ({1000 * o['ew_cpu_s'] / max(1, u['flows_open']):.2f} ms per flow), "
+                     f"RSS {o['ew_rss_mib']:.0f} MiB")
+        L.append(f"   TCP segments retransmitted (server ns, client ns): {u.get('tcp_retrans_segs')}")
         L.append(f"   requests: client {tr.get('requests')}, egresswatch {ew.get('requests')}, "
                  f"server log {u.get('server_logged_requests')}; lost "
                  f"{ {k: v for k, v in ew['lost'].items() if v} or 'all 0'}")

@@ -12,7 +12,8 @@
  *       end, close; rx_bytes counts transport payload read from the socket
  *   client llm ADDR PORT CONNS RATE THREADS SECONDS HOLD
  *       CONNS keep-alive HTTPS connections to the LLM-shaped test server,
- *       RATE requests/s spread over them for SECONDS, then HOLD seconds idle
+ *       one request on each (warm-up), then RATE requests/s spread over them
+ *       round-robin for SECONDS, then HOLD seconds idle
  *       with every connection still open; rx/tx_bytes: TLS bytes on the wire
  */
 #include <arpa/inet.h>
@@ -342,11 +343,38 @@ static atomic_int llm_open, llm_ready_threads;
 static atomic_ulong llm_requests, llm_errors;
 static volatile int llm_go, llm_stop;
 
+/* One request on connection c and its whole response; a failed connection is
+ * closed and left out from then on. */
+static void llm_request(struct llm_thread *lt, struct reader *r, int c, unsigned long i)
+{
+	char req[1024], body[512];
+	int bl, rl;
+
+	bl = snprintf(body, sizeof(body),
+		      "{\"model\":\"gpt-4o-mini\",\"stream\":%s,\"stream_options\":{\"include_usage\":true},"
+		      "\"messages\":[{\"role\":\"user\",\"content\":\"Question %lu: explain TCP in one line.\"}]}",
+		      i % 4 == 0 ? "true" : "false", i);
+	rl = snprintf(req, sizeof(req), "POST /v1/chat/completions HTTP/1.1\r\nHost: " SNI "\r\n"
+		      "Authorization: Bearer sk-bench-%04d-abcdefghijklmnop\r\n"
+		      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		      lt->id % 4, bl, body);
+	r->ssl = lt->ssl[c];
+	r->start = r->end = 0;
+	if (SSL_write(r->ssl, req, rl) != rl || read_response(r)) {
+		atomic_fetch_add(&llm_errors, 1);
+		SSL_free(lt->ssl[c]);
+		close(lt->fd[c]);
+		lt->ssl[c] = NULL;
+		atomic_fetch_sub(&llm_open, 1);
+		return;
+	}
+	atomic_fetch_add(&llm_requests, 1);
+}
+
 static void *llm_worker(void *arg)
 {
 	struct llm_thread *lt = arg;
 	struct reader *r = malloc(sizeof(*r));
-	char req[1024], body[512];
 	double next;
 	unsigned long i = 0;
 
@@ -357,6 +385,11 @@ static void *llm_worker(void *arg)
 		else
 			atomic_fetch_add(&llm_errors, 1);
 	}
+	/* One request on each connection before the paced load: monitors meet
+	 * every flow's first exchange here, and the load is the steady state. */
+	for (int c = 0; c < lt->nconns; c++)
+		if (lt->ssl[c])
+			llm_request(lt, r, c, i++);
 	atomic_fetch_add(&llm_ready_threads, 1);
 	while (!llm_go)
 		usleep(1000);
@@ -364,7 +397,6 @@ static void *llm_worker(void *arg)
 	while (!llm_stop) {
 		int c = i % lt->nconns;
 		double t = now(CLOCK_MONOTONIC);
-		int bl, rl;
 
 		if (t < next) {
 			usleep((next - t) * 1e6);
@@ -374,27 +406,8 @@ static void *llm_worker(void *arg)
 		if (t - next > 1.0)
 			next = t; /* too far behind: no burst to catch up */
 		i++;
-		if (!lt->ssl[c])
-			continue;
-		bl = snprintf(body, sizeof(body),
-			      "{\"model\":\"gpt-4o-mini\",\"stream\":%s,\"stream_options\":{\"include_usage\":true},"
-			      "\"messages\":[{\"role\":\"user\",\"content\":\"Question %lu: explain TCP in one line.\"}]}",
-			      i % 4 == 0 ? "true" : "false", i);
-		rl = snprintf(req, sizeof(req), "POST /v1/chat/completions HTTP/1.1\r\nHost: " SNI "\r\n"
-			      "Authorization: Bearer sk-bench-%04d-abcdefghijklmnop\r\n"
-			      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-			      lt->id % 4, bl, body);
-		r->ssl = lt->ssl[c];
-		r->start = r->end = 0;
-		if (SSL_write(r->ssl, req, rl) != rl || read_response(r)) {
-			atomic_fetch_add(&llm_errors, 1);
-			SSL_free(lt->ssl[c]);
-			close(lt->fd[c]);
-			lt->ssl[c] = NULL;
-			atomic_fetch_sub(&llm_open, 1);
-			continue;
-		}
-		atomic_fetch_add(&llm_requests, 1);
+		if (lt->ssl[c])
+			llm_request(lt, r, c, i);
 	}
 	free(r);
 	return NULL;
@@ -417,8 +430,8 @@ static int cmd_llm(int conns, double rate, int threads, double seconds, double h
 	}
 	while (atomic_load(&llm_ready_threads) < threads)
 		usleep(10000);
-	printf("{\"pid\": %d, \"open\": %d, \"errors\": %lu}\n", getpid(), atomic_load(&llm_open),
-	       atomic_load(&llm_errors));
+	printf("{\"pid\": %d, \"open\": %d, \"errors\": %lu, \"warmup_requests\": %lu}\n", getpid(),
+	       atomic_load(&llm_open), atomic_load(&llm_errors), atomic_load(&llm_requests));
 	fflush(stdout);
 	t0 = now(CLOCK_MONOTONIC);
 	llm_go = 1;

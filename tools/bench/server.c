@@ -8,13 +8,14 @@
  *       GET /v1/files/...          answers X-Bytes bytes in 16 KiB writes
  *   server churn ADDR PORT BYTES THREADS [CERT KEY]
  *       per connection: (TLS handshake,) read the request, send BYTES, close.
- *       SIGUSR1 prints {"conns": N, "bytes_sent": N}: the payload bytes handed
- *       to the kernel, TLS records and handshake included.
+ *       SIGUSR1 prints {"conns": N, "bytes_sent": N, "bytes_retrans": N}: the
+ *       payload bytes handed to the kernel, TLS records and handshake included,
+ *       and the payload bytes TCP sent again (tcpi_bytes_retrans).
  * Prints "ready" when listening. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
@@ -30,7 +31,7 @@
 static SSL_CTX *ctx;
 static int lfd;
 static long churn_bytes;
-static atomic_ulong conns, sent;
+static atomic_ulong conns, sent, retrans;
 
 static void die(const char *what)
 {
@@ -205,6 +206,10 @@ done:
 			out = BIO_number_written(SSL_get_wbio(ssl));
 			SSL_free(ssl);
 		}
+		struct tcp_info ti;
+		socklen_t tl = sizeof(ti);
+		if (!getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl))
+			atomic_fetch_add(&retrans, ti.tcpi_bytes_retrans);
 		atomic_fetch_add(&sent, out);
 		close(fd);
 	}
@@ -252,7 +257,8 @@ int main(int argc, char **argv)
 		while (!sigwait(&set, &sig)) {
 			if (sig != SIGUSR1)
 				return 0;
-			printf("{\"conns\": %lu, \"bytes_sent\": %lu}\n", atomic_load(&conns), atomic_load(&sent));
+			printf("{\"conns\": %lu, \"bytes_sent\": %lu, \"bytes_retrans\": %lu}\n",
+			       atomic_load(&conns), atomic_load(&sent), atomic_load(&retrans));
 			fflush(stdout);
 		}
 	}
