@@ -34,7 +34,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20); /* EVENTS_SIZE */
+	__uint(max_entries, 4 << 20); /* EVENTS_SIZE */
 } events SEC(".maps");
 
 /* Processes already announced to user space, so that a process opening many
@@ -70,14 +70,15 @@ static __always_inline void stat_add(__u32 id, __u64 n)
 		*v += n;
 }
 
-#define EVENTS_SIZE (1 << 20)
+#define EVENTS_SIZE (4 << 20)
 
 /* Most events wait for user space's next read (it polls at least every
  * 100 ms): a wakeup per event would cost a context switch per packet sample.
- * Only a ring a quarter full is worth waking the reader for. */
+ * A ring an eighth full is worth waking the reader for: under connection
+ * churn it fills faster than 100 ms. */
 static __always_inline __u64 lazy_wakeup(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > EVENTS_SIZE / 4 ? BPF_RB_FORCE_WAKEUP
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > EVENTS_SIZE / 8 ? BPF_RB_FORCE_WAKEUP
 										: BPF_RB_NO_WAKEUP;
 }
 

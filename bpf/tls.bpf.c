@@ -44,10 +44,10 @@ struct {
 } tls_events SEC(".maps");
 
 /* Plaintext waits for user space's next read (at most 100 ms away) unless the
- * ring is a quarter full: a wakeup per TLS call costs a context switch. */
+ * ring is an eighth full: a wakeup per TLS call costs a context switch. */
 static __always_inline __u64 lazy_wakeup(void)
 {
-	return bpf_ringbuf_query(&tls_events, BPF_RB_AVAIL_DATA) > TLS_EVENTS_SIZE / 4
+	return bpf_ringbuf_query(&tls_events, BPF_RB_AVAIL_DATA) > TLS_EVENTS_SIZE / 8
 		       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 

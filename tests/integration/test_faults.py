@@ -2,6 +2,7 @@
 several processes, a client killed mid-stream. egresswatch keeps running,
 accounts what it can, and counts exactly what it could not."""
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -80,3 +81,57 @@ def test_client_killed_mid_stream(netns, procs, llm_server, dns_server, egresswa
     finish(survivor)
     row = ew.settled(survivor.pid)["api.openai.com"]
     assert row["requests_total"] == 7 == len(srv.records()) - before
+
+
+def test_alert_file_unwritable_then_writable(netns, procs, llm_server, dns_server, pki, tmp_path):
+    from test_run import Daemon, config
+    llm_server()
+    dns_server({"api.openai.com": SERVER_V4})
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    subprocess.run(["mount", "--bind", str(logs), str(logs)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(logs)], check=True)
+        cfg = config(tmp_path, "window = 4\nrequests_warning = 3\n").replace(
+            str(tmp_path / "alerts.jsonl"), str(logs / "alerts.jsonl"))
+        d = Daemon(procs, tmp_path, cfg)
+        finish(llm_client(netns, procs, pki, ["sk-1"], 1, 6))
+        wait_for(lambda: "cannot write alerts" in d.stderr(), 15, "the alert write error")
+        assert d.proc.poll() is None
+        subprocess.run(["mount", "-o", "remount,bind,rw", str(logs)], check=True)
+        wait_for(lambda: "resolved" in d.stderr() or (logs / "alerts.jsonl").exists(), 15,
+                 "an alert line once the file is writable")
+        lines = (logs / "alerts.jsonl").read_text().splitlines()
+        assert lines and all(line.startswith("{") for line in lines)
+        assert d.stop() == 0
+    finally:
+        subprocess.run(["umount", str(logs)], capture_output=True)
+
+
+def test_cgroup_of_a_process_removed(netns, procs, server, egresswatch):
+    root = next(line.split()[1] for line in open("/proc/self/mounts")
+                if line.split()[2] == "cgroup2")
+    cgroup = f"/ewtest{os.getpid()}"
+    os.mkdir(root + cgroup)
+    try:
+        server("plain", port=9000)
+        ew = egresswatch("--all", "-d", "0.5")
+        script = f"""
+import socket
+s = socket.create_connection(({SERVER_V4!r}, 9000))
+s.sendall(b"GET 5000\\n")
+while s.recv(65536):
+    pass
+"""
+        # join the cgroup before ip netns exec, which mounts its own /sys
+        p = procs.start("sh", "-c", f"echo $$ > {root + cgroup}/cgroup.procs && exec ip netns exec "
+                        f"{netns.client} {PYTHON} -c {shlex.quote(script)}",
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        finish(p)
+        row = ew.settled(p.pid)[SERVER_V4]
+        assert row["cgroup"] == cgroup and row["rx_bytes_total"] == 5000
+    finally:
+        wait_for(lambda: not open(root + cgroup + "/cgroup.procs").read(), 10, "an empty cgroup")
+        os.rmdir(root + cgroup)
+    time.sleep(1.5)
+    assert ew.proc.poll() is None and ew.lines[-1]["rows"] is not None

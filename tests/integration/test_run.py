@@ -145,16 +145,24 @@ def test_textfile_promtool_and_node_exporter(netns, procs, llm_server, dns_serve
     assert d.stop() == 0
 
 
-def test_harvester_alerts_then_resolves_and_normal_use_does_not(netns, procs, llm_server,
+def test_harvester_alerts_then_resolves_and_normal_use_does_not(netns, procs, llm_server, server,
                                                                dns_server, pki, tmp_path):
     llm_server()
+    server("tls", port=8443)
     dns_server({"api.openai.com": SERVER_V4})
     d = Daemon(procs, tmp_path, config(tmp_path, "window = 6\nrequests_warning = 40\n"
                                        "api_keys_warning = 3\nconnections_warning = 6\n"
-                                       "rx_bytes_warning = 1000000000\n"
+                                       "rx_bytes_warning = 20000000\n"
                                        "output_tokens_warning = 1000000000\n"))
     interactive = llm_client(netns, procs, pki, ["sk-dev"], 1, 3, pause=1.5)
     finish(interactive)
+    # a large download from a name outside the catalog is no LLM traffic
+    download = procs.start("ip", "netns", "exec", netns.client, "curl", "-sS", "-o", "/dev/null",
+                           "--resolve", f"cdn.example.net:8443:{SERVER_V4}",
+                           "https://cdn.example.net:8443/bytes/60000000",
+                           env=dict(os.environ, CURL_CA_BUNDLE=str(pki / "ca.pem")),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finish(download)
     time.sleep(1)
     assert d.alert_lines() == []
     harvester = llm_client(netns, procs, pki, [f"sk-h{i}" for i in range(5)], 8, 15)
