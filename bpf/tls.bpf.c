@@ -36,7 +36,7 @@ struct {
 	__type(value, __u8);
 } ignored SEC(".maps");
 
-#define TLS_EVENTS_SIZE (8 << 20)
+#define TLS_EVENTS_SIZE (4 << 20)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
