@@ -211,6 +211,19 @@ static __always_inline int parse_ip(struct __sk_buff *skb, bool egress, struct p
 	return -1;
 }
 
+/* The peer's port and the payload, once the transport header is known;
+ * -1 for a packet shorter than its headers. */
+static __always_inline int set_payload(struct __sk_buff *skb, bool egress, struct packet *p,
+				       __u32 thoff, __u32 thlen, const __u16 ports[2])
+{
+	p->peer_port = bpf_ntohs(egress ? ports[1] : ports[0]);
+	if (skb->len < thoff + thlen)
+		return -1;
+	p->payload = skb->len - thoff - thlen;
+	p->payload_off = thoff + thlen;
+	return 0;
+}
+
 /* The transport header in the linear part of the skb, read in place: the
  * common case, and several times cheaper than bpf_skb_load_bytes. Returns 0
  * with p filled, -1 for anything but TCP and UDP, 1 when the headers are not
@@ -249,12 +262,7 @@ static __always_inline int parse_direct(struct __sk_buff *skb, bool egress, stru
 	if ((void *)ports + 20 > end)
 		return 1;
 	thlen = p->proto == IPPROTO_TCP ? (((__u8 *)ports)[12] >> 4) * 4 : 8;
-	p->peer_port = bpf_ntohs(egress ? ports[1] : ports[0]);
-	if (skb->len < thoff + thlen)
-		return -1;
-	p->payload = skb->len - thoff - thlen;
-	p->payload_off = thoff + thlen;
-	return 0;
+	return set_payload(skb, egress, p, thoff, thlen, ports);
 }
 
 static __always_inline int parse_packet(struct __sk_buff *skb, bool egress, struct packet *p)
@@ -282,12 +290,7 @@ static __always_inline int parse_packet(struct __sk_buff *skb, bool egress, stru
 	}
 	if (bpf_skb_load_bytes(skb, thoff, ports, sizeof(ports)))
 		return -1;
-	p->peer_port = bpf_ntohs(egress ? ports[1] : ports[0]);
-	if (skb->len < thoff + thlen)
-		return -1;
-	p->payload = skb->len - thoff - thlen;
-	p->payload_off = thoff + thlen;
-	return 0;
+	return set_payload(skb, egress, p, thoff, thlen, ports);
 }
 
 static __always_inline struct ew_flow *flow_for(struct ew_flow_key *key, struct ew_owner *owner,
