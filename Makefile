@@ -81,7 +81,7 @@ integration-test: egresswatch
 
 test: deps
 	$(MAKE) unit-test
-	$(MAKE) memcheck
+	$(if $(filter 1,$(SANITIZE)),,$(MAKE) memcheck) # valgrind cannot run ASan binaries
 	$(MAKE) fuzz-replay
 	$(MAKE) deploy-check
 	$(MAKE) integration-test
