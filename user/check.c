@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cgroup.h"
+#include "privileges.h"
 #include "egresswatch.skel.h"
 #include "tls.skel.h"
 
@@ -103,6 +104,9 @@ int check_main(void)
 	int cgroup_fd = -1, failed = 0, err;
 
 	libbpf_set_print(NULL);
+	/* without privileges every hook reads "missing": say why first */
+	if (require_bpf_privileges("check"))
+		fprintf(stderr, "egresswatch check: the hooks below cannot be probed without them\n");
 	err = file_present("/sys/kernel/btf/vmlinux");
 	line("btf (/sys/kernel/btf/vmlinux)", err, err ? "CO-RE relocations need kernel BTF" : NULL);
 	failed |= err != 0;

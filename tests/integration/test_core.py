@@ -204,6 +204,9 @@ def test_usage_errors_and_privileges():
     r = run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
             str(EGRESSWATCH), "top", "-b", "-n", "1", check=False)
     assert r.returncode == 1 and "needs root" in r.stderr
+    r = run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+            str(EGRESSWATCH), "check", check=False)
+    assert r.returncode == 1 and "needs root" in r.stderr
     r = run(str(EGRESSWATCH), "--version")
     assert r.stdout.startswith("egresswatch ")
 
