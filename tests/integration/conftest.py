@@ -12,21 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from netns import CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6, VethPair, run  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
 EGRESSWATCH = ROOT / "egresswatch"
 PEERS = Path(__file__).resolve().parent / "peers"
 PYTHON = "/usr/bin/python3"  # Debian's, linked to the system OpenSSL
 
-SERVER_V4 = "198.51.100.1"
 SERVER_V4_OTHER = "203.0.113.1"  # a second server address, for CIDR tests
 DNS_SERVER = "198.51.100.53"
-CLIENT_V4 = "198.51.100.2"
-SERVER_V6 = "2001:db8:100::1"
-CLIENT_V6 = "2001:db8:100::2"
-
-
-def run(*cmd, check=True, **kw):
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
 
 
 def wait_for(predicate, timeout, what):
@@ -66,25 +60,16 @@ def pki(tmp_path_factory):
     return d
 
 
-class Netns:
-    """Two namespaces, server and client, joined by a veth pair."""
+class Netns(VethPair):
+    """The test hosts, with a second server address, a DNS server address and
+    a resolv.conf for the client namespace."""
 
     def __init__(self, tag):
-        self.server = f"ews{tag}"
-        self.client = f"ewc{tag}"
+        super().__init__("ew", tag)
         self.resolv = Path("/etc/netns") / self.client / "resolv.conf"
 
     def create(self):
-        for ns in (self.server, self.client):
-            run("ip", "netns", "add", ns)
-            run("ip", "-n", ns, "link", "set", "lo", "up")
-        run("ip", "link", "add", "ewv0", "netns", self.server, "type", "veth",
-            "peer", "name", "ewv1", "netns", self.client)
-        for ns, dev, v4, v6 in ((self.server, "ewv0", SERVER_V4, SERVER_V6),
-                                (self.client, "ewv1", CLIENT_V4, CLIENT_V6)):
-            run("ip", "-n", ns, "addr", "add", f"{v4}/24", "dev", dev)
-            run("ip", "-n", ns, "addr", "add", f"{v6}/64", "dev", dev, "nodad")
-            run("ip", "-n", ns, "link", "set", dev, "up")
+        super().create()
         run("ip", "-n", self.server, "addr", "add", f"{SERVER_V4_OTHER}/24", "dev", "ewv0")
         run("ip", "-n", self.server, "addr", "add", f"{DNS_SERVER}/24", "dev", "ewv0")
         run("ip", "-n", self.client, "route", "add", "203.0.113.0/24", "dev", "ewv1")
@@ -93,14 +78,7 @@ class Netns:
         self.resolv.write_text(f"nameserver {DNS_SERVER}\noptions timeout:2 attempts:2\n")
 
     def destroy(self):
-        for ns in (self.server, self.client):
-            run("ip", "netns", "pids", ns, check=False)
-            for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            run("ip", "netns", "del", ns, check=False)
+        super().destroy()
         if self.resolv.exists():
             self.resolv.unlink()
             self.resolv.parent.rmdir()

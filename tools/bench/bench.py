@@ -33,12 +33,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from netns import CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6, VethPair, run  # noqa: E402,F401
 B = ROOT / "build" / "bench"
 EGRESSWATCH = ROOT / "egresswatch"
 LLM_SERVER = ROOT / "tests" / "integration" / "peers" / "llm_server.py"
 PYTHON = "/usr/bin/python3"
-SERVER_V4, CLIENT_V4 = "198.51.100.1", "198.51.100.2"
-SERVER_V6, CLIENT_V6 = "2001:db8:100::1", "2001:db8:100::2"
 LOOPBACK = "127.0.0.1"
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -59,10 +59,6 @@ PAIRS = [
 
 def log(*a):
     print("[bench]", *a, file=sys.stderr, flush=True)
-
-
-def run(*cmd, check=True, **kw):
-    return subprocess.run([str(c) for c in cmd], check=check, capture_output=True, text=True, **kw)
 
 
 def stats(values):
@@ -119,38 +115,19 @@ class Procs:
             self.stop(p, signal.SIGKILL)
 
 
-class Netns:
-    """Server and client namespaces joined by a veth pair (TEST-NET addresses)."""
+class Netns(VethPair):
+    """The test hosts of the integration tests, tuned for connection churn."""
 
     def __init__(self):
-        tag = os.getpid()
-        self.server, self.client = f"bxs{tag}", f"bxc{tag}"
+        super().__init__("bx", os.getpid())
 
     def create(self):
-        for ns in (self.server, self.client):
-            run("ip", "netns", "add", ns)
-            run("ip", "-n", ns, "link", "set", "lo", "up")
-        run("ip", "link", "add", "bxv0", "netns", self.server, "type", "veth",
-            "peer", "name", "bxv1", "netns", self.client)
-        for ns, dev, v4, v6 in ((self.server, "bxv0", SERVER_V4, SERVER_V6),
-                                (self.client, "bxv1", CLIENT_V4, CLIENT_V6)):
-            run("ip", "-n", ns, "addr", "add", f"{v4}/24", "dev", dev)
-            run("ip", "-n", ns, "addr", "add", f"{v6}/64", "dev", dev, "nodad")
-            run("ip", "-n", ns, "link", "set", dev, "up")
+        super().create()
         # Churn: many ports, and the server (the active closer) keeps TIME_WAIT.
         run("ip", "netns", "exec", self.client, "sysctl", "-qw",
             "net.ipv4.ip_local_port_range=1024 65000", "net.ipv4.tcp_tw_reuse=1")
         run("ip", "netns", "exec", self.server, "sysctl", "-qw", "net.core.somaxconn=16384",
             "net.ipv4.tcp_max_syn_backlog=16384")
-
-    def destroy(self):
-        for ns in (self.server, self.client):
-            for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            run("ip", "netns", "del", ns, check=False)
 
     def exec(self, ns):
         return ["ip", "netns", "exec", ns]
