@@ -161,11 +161,11 @@ static bool once(struct parse_state *st, const char *section, const char *name)
 	return true;
 }
 
-static int set_string(char **dst, const char *v)
+int config_set_string(char **dst, const char *v)
 {
 	free(*dst);
-	*dst = strdup(v);
-	return *dst ? 0 : -1;
+	*dst = v ? strdup(v) : NULL;
+	return v && !*dst ? -1 : 0;
 }
 
 static int general_key(struct parse_state *st, const char *name, const char *v)
@@ -179,11 +179,11 @@ static int general_key(struct parse_state *st, const char *name, const char *v)
 	} else if (!strcmp(name, "textfile_dir")) {
 		if (v[0] != '/')
 			return fail(st, "textfile_dir: '%s' is not an absolute path%s", v, "");
-		set_string(&c->textfile_dir, v);
+		config_set_string(&c->textfile_dir, v);
 	} else if (!strcmp(name, "alerts")) {
 		if (strcmp(v, "-") && strcmp(v, "syslog") && v[0] != '/')
 			return fail(st, "alerts: '%s' is not an absolute path, \"-\" or \"syslog\"%s", v, "");
-		set_string(&c->alerts, v);
+		config_set_string(&c->alerts, v);
 	} else if (!strcmp(name, "payload")) {
 		if (parse_bool(v, &c->payload))
 			return fail(st, "payload: '%s' is not on or off%s", v, "");

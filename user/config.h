@@ -33,6 +33,8 @@ struct config {
 /* Defaults and the built-in catalog. 0 or -ENOMEM. */
 int config_init(struct config *c);
 void config_free(struct config *c);
+/* Replaces a string setting with a copy of v (NULL: unset). 0 or -1. */
+int config_set_string(char **dst, const char *v);
 /* Reads path over the defaults. On error returns -1 and writes
  * "FILE:LINE: what is wrong" into err. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);

@@ -4,6 +4,7 @@
  * rules read window sums from it once per interval. All rings share one length
  * and one head, so that time moves by the same step for every entity. */
 #include "detect.h"
+#include "classify.h"
 #include "seen_set.h"
 #include "units.h"
 
@@ -873,7 +874,8 @@ static void send_alert(struct evaluation *ev, enum rule r, enum severity s,
 		a.cgroup = e->cgroup;
 	}
 	describe(&t, ev, r, s, m, firing);
-	ev->emit(ev->ctx, &a);
+	if (ev->emit)
+		ev->emit(ev->ctx, &a);
 }
 
 /* Whether another firing line fits in the rule's rolling minute; takes it if so. */
@@ -1104,4 +1106,18 @@ void detector_each_count(const struct detector *d,
 		for (int s = 0; s < SEVERITY_COUNT; s++)
 			fn(ctx, rules[r].name, severity_names[s], d->emitted[r][s],
 			   d->suppressed[r][s]);
+}
+
+void detector_evaluate(struct detector *d, struct row *const *rows, int nrows, double now,
+		       double wall, alert_fn emit, void *ctx)
+{
+	detector_begin(d, now, wall);
+	for (int i = 0; i < nrows; i++) {
+		const struct classification *c = &rows[i]->cls;
+
+		if (c->provider)
+			detector_add(d, rows[i], c->provider, c->router,
+				     !strcmp(c->provider, PROVIDER_UNCATALOGUED));
+	}
+	detector_end(d, emit, ctx);
 }

@@ -89,6 +89,10 @@ void detector_begin(struct detector *d, double now, double wall);
 void detector_add(struct detector *d, const struct row *r, const char *provider, bool router,
 		  bool uncatalogued);
 void detector_end(struct detector *d, alert_fn emit, void *ctx);
+/* The three steps over one refresh's rows (the LLM ones are added). emit may
+ * be NULL: states change, no line is written (top). */
+void detector_evaluate(struct detector *d, struct row *const *rows, int nrows, double now,
+		       double wall, alert_fn emit, void *ctx);
 
 /* The firing alerts, for the textfile and top. Calls fn for each. */
 void detector_each_active(const struct detector *d,

@@ -126,10 +126,9 @@ int loader_owners_fd(const struct loader *l)
 	return bpf_map__fd(l->skel->maps.owners);
 }
 
-int loader_read_stats(const struct loader *l, __u64 out[EW_STAT_MAX])
+int percpu_array_sum(int fd, __u32 n, __u64 *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(l->skel->maps.stats);
 
 	if (ncpu <= 0)
 		return ncpu;
@@ -137,7 +136,7 @@ int loader_read_stats(const struct loader *l, __u64 out[EW_STAT_MAX])
 
 	/* zeroed: valgrind does not know the kernel fills every CPU's slot */
 	memset(values, 0, sizeof(values));
-	for (__u32 id = 0; id < EW_STAT_MAX; id++) {
+	for (__u32 id = 0; id < n; id++) {
 		out[id] = 0;
 		if (bpf_map_lookup_elem(fd, &id, values))
 			return -errno;
@@ -145,4 +144,9 @@ int loader_read_stats(const struct loader *l, __u64 out[EW_STAT_MAX])
 			out[id] += values[c];
 	}
 	return 0;
+}
+
+int loader_read_stats(const struct loader *l, __u64 out[EW_STAT_MAX])
+{
+	return percpu_array_sum(bpf_map__fd(l->skel->maps.stats), EW_STAT_MAX, out);
 }

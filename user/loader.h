@@ -33,6 +33,8 @@ int loader_start(struct loader *l, const struct loader_opts *opts);
 void loader_stop(struct loader *l);
 int loader_flows_fd(const struct loader *l);
 int loader_owners_fd(const struct loader *l);
+/* Sums each of the first n entries of a per-CPU array over the CPUs. */
+int percpu_array_sum(int fd, __u32 n, __u64 *out);
 /* Sums the per-CPU loss counters. */
 int loader_read_stats(const struct loader *l, __u64 out[EW_STAT_MAX]);
 

@@ -19,7 +19,7 @@ struct report {
 	 * that could not be inspected. */
 	__u64 stats[EW_STAT_MAX];
 	unsigned int preexisting_failed;
-	uint64_t tls_stats[EW_TLS_STAT_MAX]; /* TLS plaintext events lost */
+	__u64 tls_stats[EW_TLS_STAT_MAX]; /* TLS plaintext events lost */
 	const struct detector *detector; /* for the rows' alert marker, or NULL */
 };
 

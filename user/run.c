@@ -34,13 +34,6 @@ static void usage(FILE *out)
 		     "[--interval SEC]\n");
 }
 
-static int set_string(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-	return *dst ? 0 : -1;
-}
-
 static int parse(int argc, char **argv, struct config *cfg)
 {
 	static const struct option longopts[] = {
@@ -62,7 +55,7 @@ static int parse(int argc, char **argv, struct config *cfg)
 						"not '%s'\n", optarg);
 				return 2;
 			}
-			set_string(&cfg->textfile_dir, optarg);
+			config_set_string(&cfg->textfile_dir, optarg);
 			break;
 		case 'a':
 			if (strcmp(optarg, "-") && strcmp(optarg, "syslog") && optarg[0] != '/') {
@@ -70,7 +63,7 @@ static int parse(int argc, char **argv, struct config *cfg)
 						"\"syslog\", not '%s'\n", optarg);
 				return 2;
 			}
-			set_string(&cfg->alerts, optarg);
+			config_set_string(&cfg->alerts, optarg);
 			break;
 		case 'i':
 			errno = 0;
@@ -156,18 +149,6 @@ static void write_textfile(struct daemon *d, const struct report *r)
 	d->textfile_failing = err != 0;
 }
 
-static void evaluate(struct daemon *d, const struct report *r)
-{
-	detector_begin(d->detector, monotonic_now(), r->time);
-	for (int i = 0; i < r->nrows; i++) {
-		const struct row *row = r->rows[i];
-
-		detector_add(d->detector, row, row->cls.provider, row->cls.router,
-			     row->cls.provider && !strcmp(row->cls.provider, PROVIDER_UNCATALOGUED));
-	}
-	detector_end(d->detector, d->alerts_on ? alert_sink_emit : NULL, &d->alerts);
-}
-
 static void notice_restart_only(const struct config *old, const struct config *fresh)
 {
 	if (old->interval_s != fresh->interval_s || old->payload != fresh->payload ||
@@ -202,13 +183,9 @@ static void reload(struct daemon *d)
 	fresh->interval_s = d->cfg->interval_s;
 	fresh->payload = d->cfg->payload;
 	fresh->max_flows = d->cfg->max_flows;
-	set_string(&fresh->textfile_dir, d->cfg->textfile_dir ? d->cfg->textfile_dir : "");
-	if (!d->cfg->textfile_dir) {
-		free(fresh->textfile_dir);
-		fresh->textfile_dir = NULL;
-	}
+	config_set_string(&fresh->textfile_dir, d->cfg->textfile_dir);
 	if (!fresh->alerts && d->cfg->alerts)
-		set_string(&fresh->alerts, d->cfg->alerts); /* given on the command line */
+		config_set_string(&fresh->alerts, d->cfg->alerts); /* given on the command line */
 	if (d->alerts_on && fresh->alerts && strcmp(fresh->alerts, d->alerts.dest)) {
 		alert_sink_close(&d->alerts);
 		if (alert_sink_open(&d->alerts, fresh->alerts, d->hostname))
@@ -245,7 +222,8 @@ static int loop(struct daemon *d)
 			fprintf(stderr, "egresswatch: cannot read the flows map: %s\n", strerror(-err));
 			return 1;
 		}
-		evaluate(d, &r);
+		detector_evaluate(d->detector, r.rows, r.nrows, monotonic_now(), r.time,
+				  d->alerts_on ? alert_sink_emit : NULL, &d->alerts);
 		exporter_add(&d->exporter, r.rows, r.nrows);
 		if (d->cfg->textfile_dir)
 			write_textfile(d, &r);

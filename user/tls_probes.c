@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "loader.h"
 #include "tls.h"
 #include "tls.skel.h"
 
@@ -129,23 +130,9 @@ int tls_probes_ignored_fd(const struct tls_probes *p)
 	return bpf_map__fd(p->skel->maps.ignored);
 }
 
-int tls_probes_read_stats(const struct tls_probes *p, uint64_t out[2])
+int tls_probes_read_stats(const struct tls_probes *p, __u64 out[EW_TLS_STAT_MAX])
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(p->skel->maps.tls_stats);
-
-	if (ncpu <= 0)
-		return ncpu;
-	__u64 v[ncpu];
-
-	memset(v, 0, sizeof(v)); /* as in loader_read_stats */
-	for (__u32 id = 0; id < EW_TLS_STAT_MAX; id++) {
-		out[id] = 0;
-		if (bpf_map_lookup_elem(fd, &id, v))
-			return -errno;
-		for (int c = 0; c < ncpu; c++)
-			out[id] += v[c];
-	}
-	return 0;
+	return percpu_array_sum(bpf_map__fd(p->skel->maps.tls_stats), EW_TLS_STAT_MAX, out);
 }
 
 /* Each file is looked at once: a second look at the same inode costs a stat. */

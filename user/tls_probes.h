@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "hashtab.h"
+#include "tls.h"
 
 struct tls_bpf;
 
@@ -34,7 +35,8 @@ void tls_probes_scan_system(struct tls_probes *p);
 /* One process: its executable, and with maps also the libraries it mapped. */
 void tls_probes_scan_process(struct tls_probes *p, pid_t pid, bool maps);
 int tls_probes_ignored_fd(const struct tls_probes *p);
-int tls_probes_read_stats(const struct tls_probes *p, uint64_t lost[2]);
+/* Sums the per-CPU TLS loss counters. */
+int tls_probes_read_stats(const struct tls_probes *p, __u64 out[EW_TLS_STAT_MAX]);
 
 /* Whether a file name is one of the TLS libraries hooked ("libssl.so.3",
  * "libgnutls.so.30"; not NSS's "libssl3.so"). Exposed for the tests. */

@@ -99,11 +99,6 @@ static int parse(int argc, char **argv, struct top_opts *o)
 	return 0;
 }
 
-static void no_alert_lines(void *ctx, const struct alert *a)
-{
-	/* top marks alerting rows; the alert lines are the daemon's job */
-}
-
 /* Accounts the interval and feeds the detector, for the rows' alert marker. */
 static int account_interval(struct monitor *m, struct detector *d, enum row_sort sort, bool all,
 			    struct report *r)
@@ -114,12 +109,8 @@ static int account_interval(struct monitor *m, struct detector *d, enum row_sort
 		fprintf(stderr, "egresswatch top: cannot read the flows map: %s\n", strerror(-err));
 		return err;
 	}
-	detector_begin(d, monotonic_now(), r->time);
-	for (int i = 0; i < r->nrows; i++)
-		if (r->rows[i]->cls.provider)
-			detector_add(d, r->rows[i], r->rows[i]->cls.provider, r->rows[i]->cls.router,
-				     !strcmp(r->rows[i]->cls.provider, PROVIDER_UNCATALOGUED));
-	detector_end(d, no_alert_lines, NULL);
+	/* top marks alerting rows; the alert lines are the daemon's job */
+	detector_evaluate(d, r->rows, r->nrows, monotonic_now(), r->time, NULL, NULL);
 	r->detector = d;
 	return 0;
 }

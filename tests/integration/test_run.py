@@ -258,3 +258,17 @@ def test_no_secret_in_any_output(netns, procs, llm_server, dns_server, pki, tmp_
         text = path.read_text()
         assert key not in text and key[11:27] not in text, path
     assert oct(d.alerts.stat().st_mode & 0o777) == "0o600"
+
+
+def test_alerts_without_an_alert_destination(netns, procs, llm_server, dns_server, pki, tmp_path):
+    """Textfile only: a firing rule shows in egresswatch_alert_active, no line is written."""
+    llm_server()
+    dns_server({"api.openai.com": SERVER_V4})
+    cfg = config(tmp_path, "requests_warning = 3\n").replace(
+        f"alerts = {tmp_path / 'alerts.jsonl'}\n", "")
+    d = Daemon(procs, tmp_path, cfg)
+    finish(llm_client(netns, procs, pki, ["sk-1"], 1, 6))
+    wait_for(lambda: metric(d.prom(), "egresswatch_alert_active", rule="llm_request_rate") == 1,
+             10, "the firing rule in the textfile")
+    assert d.proc.poll() is None and not d.alerts.exists()
+    assert d.stop() == 0
