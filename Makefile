@@ -52,7 +52,7 @@ else
 	cp headers/vmlinux.h $@
 endif
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c headers/egresswatch.h headers/tls.h $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/sock_key.h headers/egresswatch.h headers/tls.h $(BUILD)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o

@@ -5,16 +5,10 @@
  * raw tracepoint and cgroup/sock_release report its end. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_endian.h>
-#include "egresswatch.h"
+#include "sock_key.h"
 
-#define AF_INET 2
-#define AF_INET6 10
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
 #define TCP_CLOSE 7
 #define IPV6_MAX_EXT_HEADERS 4
 
@@ -165,14 +159,6 @@ struct packet {
 	__u16 peer_port;
 	__u8 proto;
 };
-
-static __always_inline void set_v4mapped(__u8 out[16], __u32 addr)
-{
-	__builtin_memset(out, 0, 10);
-	out[10] = 0xff;
-	out[11] = 0xff;
-	__builtin_memcpy(out + 12, &addr, 4);
-}
 
 /* skb->data is at the network header on both cgroup_skb hooks. Returns the
  * offset of the transport header, or -1 for anything but TCP and UDP. */
@@ -434,17 +420,8 @@ int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	struct ew_event *ev;
 	struct ew_flow *f;
 
-	if ((int)ctx->args[2] != TCP_CLOSE || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if ((int)ctx->args[2] != TCP_CLOSE || !tcp_flow_key(sk, &key))
 		return 0;
-	key.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	if (!key.cookie)
-		return 0; /* never seen by our packet hooks */
-	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET)
-		set_v4mapped(key.peer, BPF_CORE_READ(sk, __sk_common.skc_daddr));
-	else
-		BPF_CORE_READ_INTO(&key.peer, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	key.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	key.proto = IPPROTO_TCP;
 	f = bpf_map_lookup_elem(&flows, &key);
 	if (!f)
 		return 0;

@@ -4,11 +4,22 @@
  * remembers the buffer; the return probe, once the call has said how many
  * bytes it moved, copies a bounded head of them to user space. Nothing blocks
  * and nothing is copied from calls that failed. (BPF_KPROBE and BPF_KRETPROBE
- * read the arguments of uprobes just as well; libbpf 1.1 has no BPF_UPROBE.) */
+ * read the arguments of uprobes just as well; libbpf 1.1 has no BPF_UPROBE.)
+ *
+ * A call is tied to its socket by the first socket read or write syscall its
+ * thread makes while inside it (the sys_enter raw tracepoint): the library's
+ * own I/O on its transport. Calls that make none (an SSL_read served from
+ * records already decrypted, or a library writing to a memory BIO as node
+ * does) carry no socket; user space keeps the one an earlier call of the same
+ * connection object found. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "sock_key.h"
 #include "tls.h"
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
 
 /* Set by the loader: capture at most this many bytes of each call. */
 const volatile __u32 capture_max = EW_TLS_CAPTURE_MAX;
@@ -18,7 +29,13 @@ struct tls_call {
 	__u64 buf;
 	__u64 count_ptr; /* _ex calls: where the library stores the byte count */
 	__u32 dir;
+	__u32 pad;
+	struct ew_flow_key sock; /* cookie 0 until the call does socket I/O */
 };
+
+/* Entries in calls: while it is 0, which is nearly always, the syscall hook
+ * returns at once instead of looking its thread up. */
+__u64 calls_in_flight = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -82,8 +99,14 @@ static __always_inline int enter(__u64 conn, __u64 buf, __u64 count_ptr, __u32 d
 
 	if (bpf_map_lookup_elem(&ignored, &key))
 		return 0;
-	if (bpf_map_update_elem(&calls, &tid, &c, BPF_ANY))
-		stat_inc(EW_TLS_STAT_CALLS_FULL);
+	if (bpf_map_update_elem(&calls, &tid, &c, BPF_NOEXIST)) {
+		/* A call still open on this thread: its return was never seen
+		 * (the thread was cut short), or this is a nested call. */
+		if (bpf_map_update_elem(&calls, &tid, &c, BPF_EXIST))
+			stat_inc(EW_TLS_STAT_CALLS_FULL);
+		return 0;
+	}
+	__sync_fetch_and_add(&calls_in_flight, 1);
 	return 0;
 }
 
@@ -124,6 +147,7 @@ static __always_inline int leave(long ret, bool ex)
 	ev->len = len;
 	ev->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->sock = c->sock;
 	/* The masks restate the bound in a form the verifier can follow. */
 	n &= 2 * EW_TLS_CAPTURE_MAX - 1;
 	if (bpf_probe_read_user(ev->data, n, (void *)c->buf))
@@ -134,7 +158,8 @@ static __always_inline int leave(long ret, bool ex)
 	if (bpf_ringbuf_output(&tls_events, ev, size, lazy_wakeup()))
 		stat_inc(EW_TLS_STAT_LOST);
 done:
-	bpf_map_delete_elem(&calls, &tid);
+	if (!bpf_map_delete_elem(&calls, &tid))
+		__sync_fetch_and_sub(&calls_in_flight, 1);
 	return 0;
 }
 
@@ -215,6 +240,61 @@ SEC("uretprobe")
 int BPF_KRETPROBE(gnutls_recv_ret, long ret)
 {
 	return leave(ret, false);
+}
+
+/* The syscalls a TLS library moves its records with; fd is the first argument
+ * of each. */
+static __always_inline bool socket_io_syscall(long nr)
+{
+#if defined(__TARGET_ARCH_x86)
+	return nr == 0 || nr == 1 ||   /* read, write */
+	       nr == 19 || nr == 20 || /* readv, writev */
+	       (nr >= 44 && nr <= 47); /* sendto, recvfrom, sendmsg, recvmsg */
+#elif defined(__TARGET_ARCH_arm64)
+	return (nr >= 63 && nr <= 66) || /* read, write, readv, writev */
+	       nr == 206 || nr == 207 ||   /* sendto, recvfrom */
+	       nr == 211 || nr == 212;     /* sendmsg, recvmsg */
+#else
+#error "socket I/O syscall numbers are not known for this architecture"
+#endif
+}
+
+/* The flow key of the socket behind a file descriptor of the current task. */
+static __always_inline bool sock_of_fd(long fd, struct ew_flow_key *key)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file;
+	struct socket *sock;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return false;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return false;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return false;
+	sock = BPF_CORE_READ(file, private_data);
+	return tcp_flow_key(BPF_CORE_READ(sock, sk), key);
+}
+
+/* A raw tracepoint: it needs no tracefs mount. It runs for every syscall on
+ * the host, so it returns before any lookup unless a TLS call is open. */
+SEC("raw_tp/sys_enter")
+int tls_syscall(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	struct tls_call *c;
+	__u32 tid;
+
+	if (!calls_in_flight || !socket_io_syscall((long)ctx->args[1]))
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	c = bpf_map_lookup_elem(&calls, &tid);
+	if (!c || c->sock.cookie)
+		return 0;
+	sock_of_fd(PT_REGS_PARM1_CORE_SYSCALL(regs), &c->sock);
+	return 0;
 }
 
 /* The end of a connection object: its pointer may be reused for another

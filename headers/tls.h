@@ -3,9 +3,7 @@
 #ifndef EW_TLS_H
 #define EW_TLS_H
 
-#ifndef __VMLINUX_H__
-#include <linux/types.h>
-#endif
+#include "egresswatch.h"
 
 /* Bytes of one TLS call's plaintext sent to user space: a TLS record holds at
  * most 16 KiB, so an SSL_read is whole; a larger SSL_write sends its head
@@ -27,6 +25,9 @@ struct ew_tls_event {
 	__u32 captured;   /* bytes of data[] present: min(len, capture limit) */
 	__u32 uid;
 	char comm[16];
+	/* The socket of the syscall the call made on its thread; cookie 0 when
+	 * it made none (data already decrypted, or a memory BIO as node's). */
+	struct ew_flow_key sock;
 	__u8 data[EW_TLS_CAPTURE_MAX];
 };
 

@@ -17,6 +17,7 @@ struct flow_entry {
 	double last_change;
 	uint32_t seen_pass;
 	bool missing; /* not in the map at the last pass */
+	bool closed;  /* its close event was read: dropped at the end of the pass */
 };
 
 struct cookie_entry {
@@ -194,9 +195,11 @@ void accountant_event(struct accountant *a, const struct ew_event *ev, double no
 
 	switch (ev->type) {
 	case EW_EV_TCP_CLOSED:
+		/* Kept to the end of the pass: the TLS plaintext of its last
+		 * calls, read after this event, still finds its row. */
 		f = account(a, &ev->key, &ev->flow, true, now);
 		if (f)
-			flow_drop(a, f);
+			f->closed = true;
 		break;
 	case EW_EV_NEW_OWNER:
 		proccache_learn(&a->procs, &ev->flow.owner, now);
@@ -232,6 +235,21 @@ bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
 	return finished;
 }
 
+struct row *accountant_flow_row(struct accountant *a, int flows_fd, const struct ew_flow_key *key,
+				double now)
+{
+	struct ht_node *n = ht_find(&a->flows, key, sizeof(*key));
+	struct flow_entry *f;
+	struct ew_flow flow;
+
+	if (n)
+		return container_of(n, struct flow_entry, node)->row;
+	if (bpf_map_lookup_elem(flows_fd, key, &flow))
+		return NULL;
+	f = account(a, key, &flow, false, now);
+	return f ? f->row : NULL;
+}
+
 /* Long enough to outlive a row's grace period: a process's exe is asked for
  * when its rows are made. */
 #define PROCESS_CACHE_AGE_S 600
@@ -248,9 +266,11 @@ void accountant_end_pass(struct accountant *a, double now)
 	while ((n = ht_iter_next(&it))) {
 		struct flow_entry *f = container_of(n, struct flow_entry, node);
 
-		if (f->seen_pass == a->pass)
+		if (f->closed)
+			flow_drop(a, f);
+		else if (f->seen_pass == a->pass)
 			continue;
-		if (f->missing)
+		else if (f->missing)
 			flow_drop(a, f);
 		else
 			f->missing = true;

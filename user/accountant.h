@@ -42,6 +42,11 @@ void accountant_event(struct accountant *a, const struct ew_event *ev, double no
  * finished (closed, released or idle) and should be deleted by the caller. */
 bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
 		     const struct ew_flow *flow, double now);
+/* The row a TCP flow's bytes go to, for TLS plaintext tied to its socket: a
+ * flow not read yet is read from the map now. NULL when the flow is unknown or
+ * not named yet. */
+struct row *accountant_flow_row(struct accountant *a, int flows_fd, const struct ew_flow_key *key,
+				double now);
 /* Ends a pass over the map: flows the kernel no longer has are dropped. */
 void accountant_end_pass(struct accountant *a, double now);
 /* Who owns a row: comm, uid and exe, and the cgroup by id (or, with id 0,

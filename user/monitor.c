@@ -111,8 +111,10 @@ static bool plaintext_wanted(void *ctx, const struct exchange *x)
 	       catalog_llm_path(m->opts.catalog, x->path, &batch);
 }
 
-/* The row of a request's process and host: usually the one its socket made
- * (named by SNI), else one made now, named by the Host or :authority. */
+/* The row of a request: its socket's, where the call was tied to a socket
+ * whose name (SNI, DNS, CIDR) is an LLM endpoint's; otherwise the row of its
+ * process and Host or :authority (a name only the plaintext gives, as behind
+ * a fronting CDN or a proxy, or a socket not tied). */
 static struct row *plaintext_row(struct monitor *m, const struct tls_peer *who,
 				 const struct exchange *x)
 {
@@ -120,8 +122,13 @@ static struct row *plaintext_row(struct monitor *m, const struct tls_peer *who,
 	struct classification cls;
 	struct identity id;
 	double now = monotonic_now();
-	struct row *r = rows_find(&m->rows, who->tgid, x->authority);
+	struct row *r = NULL;
 
+	if (who->sock.cookie)
+		r = accountant_flow_row(&m->acct, loader_flows_fd(&m->loader), &who->sock, now);
+	if (r && r->cls.provider)
+		return r;
+	r = rows_find(&m->rows, who->tgid, x->authority);
 	if (r)
 		return r;
 	memcpy(owner.comm, who->comm, sizeof(owner.comm));

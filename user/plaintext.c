@@ -182,6 +182,8 @@ void tls_streams_event(struct tls_streams *t, const struct ew_tls_event *ev, siz
 	s = n ? container_of(n, struct stream, node) : stream_new(t, ev);
 	if (!s || s->kind == STREAM_IGNORED)
 		return;
+	if (ev->sock.cookie)
+		s->peer.sock = ev->sock;
 	if (s->kind == STREAM_H1) {
 		if (ev->dir == EW_TLS_WRITE)
 			h1_write(&s->h1, ev->data, ev->captured, ev->len);

@@ -16,6 +16,9 @@
 struct tls_peer {
 	uint32_t tgid, uid;
 	char comm[16];
+	/* The connection's socket, from the last call that made a syscall on
+	 * one; cookie 0 while none has (node's memory BIOs never do). */
+	struct ew_flow_key sock;
 };
 
 struct plaintext_sink {

@@ -101,6 +101,11 @@ int tls_probes_start(struct tls_probes *p, uint32_t capture_max, struct ring_buf
 		fprintf(stderr, "egresswatch: cannot read the TLS event ring buffer: %s\n", strerror(-err));
 		return err;
 	}
+	p->skel->links.tls_syscall = bpf_program__attach(p->skel->progs.tls_syscall);
+	if (!p->skel->links.tls_syscall)
+		fprintf(stderr, "egresswatch: cannot attach the sys_enter tracepoint (%s): "
+			"TLS requests are named by their Host alone, not by their socket\n",
+			strerror(errno));
 	return 0;
 }
 

@@ -138,6 +138,57 @@ function call(i) {
     assert plaintext_of(row) == truth(srv, 10)
 
 
+# By address, so without SNI; a Host header that names no catalogued endpoint;
+# the response read 7 bytes at a time, so that most SSL_read calls are served
+# from a record already decrypted and make no syscall.
+SOCKET_TIED_CLIENT = """
+import json, socket, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection((sys.argv[1], 443)))
+body = json.dumps({"model": "m", "messages": []}).encode()
+for i in range(int(sys.argv[2])):
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\\r\\nHost: gateway.corp.example\\r\\n"
+              b"authorization: Bearer " + sys.argv[3].encode() + b"\\r\\n"
+              b"content-type: application/json\\r\\ncontent-length: %d\\r\\n\\r\\n" % len(body)
+              + body)
+    buf = b""
+    while b"\\r\\n\\r\\n" not in buf:
+        buf += s.recv(7)
+    head, rest = buf.split(b"\\r\\n\\r\\n", 1)
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\\r\\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(rest) < length:
+        rest += s.recv(7)
+s.close()
+"""
+
+
+def test_tls_calls_are_tied_to_their_socket(netns, procs, llm_server, egresswatch, tmp_path):
+    """The socket is named by a configured CIDR, the requests' Host by nothing
+    in the catalog: tied to the socket by the write and read syscalls the
+    calls make, requests and tokens land on the socket's row, next to its
+    bytes, and the calls that made no syscall follow the earlier ones."""
+    srv = llm_server()
+    config = tmp_path / "egresswatch.conf"
+    config.write_text(f"[endpoint acme]\nprovider = acme\nhosts = llm.acme.internal\n"
+                      f"cidrs = {SERVER_V4}/32\n")
+    os.chmod(config, 0o600)
+    ew = egresswatch("--all", "-d", "0.5", config=config)
+    rounds = 12
+    p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", SOCKET_TIED_CLIENT,
+                    SERVER_V4, str(rounds), KEYS[0],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finish(p)
+    rows = ew.settled(p.pid)
+    assert set(rows) == {SERVER_V4}, rows
+    row = rows[SERVER_V4]
+    assert (row["provider"], row["classified_by"]) == ("acme", "cidr")
+    assert plaintext_of(row) == truth(srv, rounds)
+    assert row["connections_total"] == 1
+
+
 def test_gnutls_client(netns, procs, llm_server, dns_server, egresswatch, pki):
     srv = llm_server()
     dns_server({"api.anthropic.com": SERVER_V4})

@@ -115,8 +115,30 @@ static void close_event_adds_the_last_bytes(void **state)
 	r = the_row(f, "198.51.100.1");
 	assert_int_equal(r->tx_bytes_total, 30);
 	assert_int_equal(r->rx_bytes_total, 70);
-	assert_int_equal(r->connections, 0);
 	assert_int_equal(r->connections_total, 1);
+	accountant_end_pass(&f->acct, 2.0);
+	assert_int_equal(r->connections, 0);
+	assert_int_equal(r->tx_bytes_total, 30);
+}
+
+/* TLS plaintext read after a flow's close event still finds the flow's row,
+ * until the pass ends; a flow never seen, with no map to read, has none. */
+static void closed_flow_keeps_its_row_to_the_end_of_the_pass(void **state)
+{
+	struct fixture *f = *state;
+	struct ew_flow_key k = key(7, IPPROTO_TCP, 1), unknown = key(8, IPPROTO_TCP, 1);
+	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = k, .flow = flow(10, 900) };
+	struct row *r;
+
+	accountant_event(&f->acct, &ev, 1.0);
+	r = the_row(f, "198.51.100.1");
+	assert_ptr_equal(accountant_flow_row(&f->acct, -1, &k, 1.1), r);
+	assert_int_equal(r->connections, 1);
+	assert_null(accountant_flow_row(&f->acct, -1, &unknown, 1.1));
+	accountant_end_pass(&f->acct, 2.0);
+	assert_int_equal(r->connections, 0);
+	assert_null(accountant_flow_row(&f->acct, -1, &k, 2.1));
+	assert_int_equal(r->rx_bytes_total, 900);
 }
 
 static void flow_closed_between_reads_is_counted_whole(void **state)
@@ -127,6 +149,7 @@ static void flow_closed_between_reads_is_counted_whole(void **state)
 	struct row *r;
 
 	accountant_event(&f->acct, &ev, 1.0);
+	accountant_end_pass(&f->acct, 1.0);
 	r = the_row(f, "198.51.100.2");
 	assert_int_equal(r->rx_bytes_total, 3000);
 	assert_int_equal(r->tx_bytes_total, 5);
@@ -262,6 +285,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(repeated_reads_add_only_what_was_gained, setup, teardown),
 		cmocka_unit_test_setup_teardown(close_event_adds_the_last_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(flow_closed_between_reads_is_counted_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(closed_flow_keeps_its_row_to_the_end_of_the_pass, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(flow_gone_without_event_is_dropped_after_two_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(event_after_a_missed_pass_is_not_counted_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(recreated_kernel_entry_counts_anew, setup, teardown),
