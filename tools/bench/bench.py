@@ -48,7 +48,7 @@ PAIRS = [
     ("ew_sendmsg4", "bx_sendmsg4", True), ("ew_sendmsg6", "bx_sendmsg6", True),
     ("ew_egress", "bx_egress", True), ("ew_ingress", "bx_ingress", True),
     ("ew_sock_release", "bx_sock_release", True), ("ew_tcp_state", "bx_tcp_state", True),
-    ("ew_exec", "bx_exec", False),
+    ("ew_exec", "bx_exec", False), ("tls_syscall", "bx_syscall", False),
     ("ssl_write", "bx_ssl_write", False), ("ssl_write_ret", "bx_ssl_write_ret", False),
     ("ssl_read", "bx_ssl_read", False), ("ssl_read_ret", "bx_ssl_read_ret", False),
     ("ssl_write_ex", "bx_ssl_write_ex", False), ("ssl_write_ex_ret", "bx_ssl_write_ex_r", False),
@@ -465,12 +465,14 @@ class Bench:
 
     def tls(self):
         reps, calls, downloads = (2, 20000, 3) if self.q else (5, 100000, 5)
+        nsys = 200_000 if self.q else 1_000_000
         size = 100_000_000
         srv = self.start_ready(B / "server", "http", LOOPBACK, "18443", self.cert, self.key)
         per = {m: [] for m in ("none", "empty", "ew")}
         writes = {m: [] for m in per}
         reads = {m: [] for m in per}
         dl = {"none": [], "empty": [], "ew": []}
+        sysc = {m: {"getppid_ns": [], "socket_io_ns": []} for m in per}
 
         def one(mode):
             probe = None
@@ -481,6 +483,9 @@ class Bench:
                 time.sleep(1.0)
             try:
                 c = self.client("calls", LOOPBACK, "18443", calls, 64)[0]
+                s = self.client("syscalls", LOOPBACK, "18443", nsys)[0]
+                for k in sysc[mode]:
+                    sysc[mode][k].append(s[k])
                 d = []
                 if mode in dl:
                     for _ in range(downloads):
@@ -555,6 +560,13 @@ class Bench:
             "slowdown": stats([e / b for b, e in zip(best["none"], best["ew"])]),
             "slowdown_empty_uprobes": stats([e / b for b, e in zip(best["none"], best["empty"])]),
             "target_slowdown": 1.03, "diagnosis_with_bpf_stats": diag}
+        # what every process pays for the sys_enter tracepoint that ties TLS
+        # calls to sockets, with no TLS call open
+        self.results["syscalls"] = {
+            "per_run": nsys, "reps": reps,
+            **{k: {m: stats(sysc[m][k]) for m in sysc} for k in ("getppid_ns", "socket_io_ns")},
+            "ratio": {k: stats([e / n for n, e in zip(sysc["none"][k], sysc["ew"][k])])
+                      for k in ("getppid_ns", "socket_io_ns")}}
 
     # ---- 4. churn ----
 
@@ -877,6 +889,14 @@ def table(r):
             L.append("      one download with egresswatch: " + ", ".join(
                 f"{n} {v['runs']} runs x {v['ns_per_run']:.0f} ns" for n, v in top) +
                 f"; egresswatch CPU {g['ew_cpu_s']:.3f} s in {g['download_s']:.3f} s")
+        sc = r.get("syscalls")
+        if sc:
+            L.append("   CPU ns per syscall, no TLS call open (the sys_enter tracepoint's cost)")
+            for k, what in (("getppid_ns", "getppid"), ("socket_io_ns", "64 B socketpair write/read")):
+                L.append(row.format(f"   {what}", f(sc[k]["none"]["median"], "{:.0f}"),
+                                    f(sc[k]["ew"]["median"], "{:.0f}"),
+                                    f"{f(sc['ratio'][k]['median'])} [{f(sc['ratio'][k]['min'])}]",
+                                    "", ""))
     ch = r.get("churn")
     if ch:
         L.append(f"4. churn, connections/s ({ch['threads']} client threads, {ch['seconds']} s)")

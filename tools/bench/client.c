@@ -15,6 +15,10 @@
  *       one request on each (warm-up), then RATE requests/s spread over them
  *       round-robin for SECONDS, then HOLD seconds idle
  *       with every connection still open; rx/tx_bytes: TLS bytes on the wire
+ *   client syscalls ADDR PORT N
+ *       N getppid() calls, then N 64-byte write+read pairs on a socketpair:
+ *       CPU ns per syscall, the cost a sys_enter tracepoint adds to every
+ *       process on the host (ADDR and PORT are not used)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -459,6 +463,28 @@ static int cmd_llm(int conns, double rate, int threads, double seconds, double h
 	return 0;
 }
 
+static int cmd_syscalls(long n)
+{
+	char buf[64] = { 0 };
+	double t0, t1, t2;
+	int sv[2];
+
+	if (n <= 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return 1;
+	t0 = now(CLOCK_PROCESS_CPUTIME_ID);
+	for (long i = 0; i < n; i++)
+		getppid();
+	t1 = now(CLOCK_PROCESS_CPUTIME_ID);
+	for (long i = 0; i < n; i++)
+		if (write(sv[0], buf, sizeof(buf)) != sizeof(buf) ||
+		    read(sv[1], buf, sizeof(buf)) != sizeof(buf))
+			return 1;
+	t2 = now(CLOCK_PROCESS_CPUTIME_ID);
+	printf("{\"getppid_ns\": %.1f, \"socket_io_ns\": %.1f}\n", (t1 - t0) * 1e9 / n,
+	       (t2 - t1) * 1e9 / (2.0 * n));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit nofile;
@@ -483,7 +509,9 @@ int main(int argc, char **argv)
 		return cmd_churn(argv[4], atoi(argv[5]), atof(argv[6]));
 	if (!strcmp(argv[1], "llm") && argc == 9)
 		return cmd_llm(atoi(argv[4]), atof(argv[5]), atoi(argv[6]), atof(argv[7]), atof(argv[8]));
+	if (!strcmp(argv[1], "syscalls") && argc == 5)
+		return cmd_syscalls(atol(argv[4]));
 usage:
-	fprintf(stderr, "usage: client calls|download|churn|llm ADDR PORT ... (see client.c)\n");
+	fprintf(stderr, "usage: client calls|download|churn|llm|syscalls ADDR PORT ... (see client.c)\n");
 	return 2;
 }

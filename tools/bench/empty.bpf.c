@@ -33,6 +33,9 @@ int bx_tcp_state(struct bpf_raw_tracepoint_args *ctx) { return 0; }
 SEC("raw_tp/sched_process_exec")
 int bx_exec(struct bpf_raw_tracepoint_args *ctx) { return 0; }
 
+SEC("raw_tp/sys_enter")
+int bx_syscall(struct bpf_raw_tracepoint_args *ctx) { return 0; }
+
 SEC("uprobe")
 int bx_ssl_write(void *ctx) { return 0; }
 

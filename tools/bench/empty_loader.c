@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 	const char *libssl = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
 	bool cgroup = true, uprobes = true;
 	struct empty_bpf *s = NULL;
-	struct bpf_link *links[16] = {};
+	struct bpf_link *links[24] = {};
 	int nlinks = 0, cg = -1, err = 1;
 	char root[4096];
 
@@ -81,7 +81,8 @@ int main(int argc, char **argv)
 		s->progs.bx_sendmsg6, s->progs.bx_egress,   s->progs.bx_ingress,
 		s->progs.bx_sock_release,
 	};
-	struct bpf_program *tp_progs[] = { s->progs.bx_tcp_state, s->progs.bx_exec };
+	struct bpf_program *tp_progs[] = { s->progs.bx_tcp_state, s->progs.bx_exec,
+					   s->progs.bx_syscall };
 	struct {
 		struct bpf_program *prog;
 		const char *sym;
