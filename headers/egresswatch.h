@@ -36,12 +36,18 @@ struct ew_flow_key {
 
 struct ew_flow {
 	struct ew_owner owner;
-	__u64 tx_bytes;   /* transport payload, no IP or TCP/UDP headers */
-	__u64 rx_bytes;
-	__u64 tx_packets; /* wire segments: GSO/GRO aggregates count as many */
-	__u64 rx_packets;
+	/* Written by the egress hook. Counts are transport payload, no IP or
+	 * TCP/UDP headers, and wire segments (GSO/GRO aggregates count as many). */
+	__u64 tx_bytes;
+	__u64 tx_packets;
 	__u32 flags;      /* EW_FLOW_* */
 	__u32 samples;    /* payload samples sent to user space */
+	/* Written by the ingress hook, often on another CPU: a cache line away
+	 * from the egress counters, so that the two CPUs do not pass one line
+	 * back and forth on every packet. */
+	__u8 rx_line_gap[64];
+	__u64 rx_bytes;
+	__u64 rx_packets;
 };
 
 /* The socket reached TCP_CLOSE but the close event could not be queued (ring
