@@ -195,7 +195,10 @@ static void request_head(struct h1_conn *c)
 
 	sp1 = memchr(d->head, ' ', line_end - d->head);
 	sp2 = sp1 ? memchr(sp1 + 1, ' ', line_end - sp1 - 1) : NULL;
-	if (!sp1 || !sp2 || c->qlen == H1_PIPELINE_MAX) {
+	/* a head without a method (a body sent without framing, bytes out of
+	 * step) is no request: resynchronize at the next call that starts one */
+	if (!sp1 || !sp2 || c->qlen == H1_PIPELINE_MAX ||
+	    !h1_starts_request((const uint8_t *)d->head, sp1 - d->head + 1)) {
 		lose(c, d);
 		return;
 	}

@@ -113,8 +113,10 @@ static void header_block(struct h2_conn *c, struct h2_dir *d, bool end_stream)
 	if (!s)
 		return;
 	if (out) {
-		if (s->x.method[0])
+		if (s->x.method[0] && !s->request_seen) {
+			s->request_seen = true;
 			c->sink.request(c->sink.ctx, &s->x);
+		}
 		return;
 	}
 	if (s->x.status >= 100 && s->x.status < 200)

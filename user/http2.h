@@ -22,6 +22,7 @@
 struct h2_stream {
 	uint32_t id; /* 0: free slot */
 	struct exchange x;
+	bool request_seen; /* a later block of the client's is its trailers */
 	bool response_started;
 };
 

@@ -44,8 +44,9 @@ static void take_usage(json_t *obj, struct usage *u)
 	}
 }
 
+/* Cohere's v1 API gives its billed_units under "meta", v2 under "usage". */
 static const char *const usage_keys[] = { "\"usage\"", "\"usageMetadata\"",
-					  "\"amazon-bedrock-invocationMetrics\"", NULL };
+					  "\"amazon-bedrock-invocationMetrics\"", "\"meta\"", NULL };
 
 void usage_scan(const char *text, size_t len, struct usage *u)
 {

@@ -3,7 +3,8 @@
  * completion_tokens; Responses API: input_tokens and output_tokens), Anthropic
  * (input_tokens, output_tokens; streaming deltas are cumulative), Gemini and
  * Vertex (usageMetadata), Bedrock Converse (inputTokens, outputTokens), Cohere
- * (billed_units). The last value seen wins: streams repeat cumulative counts. */
+ * (billed_units, under "usage" in v2 and "meta" in v1). The last value seen
+ * wins: streams repeat cumulative counts. */
 #ifndef EW_USAGE_H
 #define EW_USAGE_H
 
