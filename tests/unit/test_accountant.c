@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include "accountant.h"
 #include "classify.h"
