@@ -7,18 +7,28 @@
 
 #define HT_MIN_BUCKETS 64
 
-/* FNV-1a: keys are small (a flow key, a pid and a host name), and neither is
- * chosen by a remote party in a way that could degrade the table's buckets
- * beyond the cost of a longer chain. */
+/* Eight bytes at a time, then MurmurHash3's finalizer: keys are small (a flow
+ * key, a pid and a host name), hashed for every flow at every refresh, and
+ * none is chosen by a remote party in a way that could do worse than lengthen
+ * a chain. */
 static uint64_t hash_bytes(const void *key, size_t len)
 {
 	const unsigned char *p = key;
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = len * 0x9e3779b97f4a7c15ULL, w;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ULL;
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
 	}
+	if (len) {
+		w = 0;
+		memcpy(&w, p, len);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	}
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
 	return h;
 }
 

@@ -64,7 +64,7 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct ew_sample *s = data;
 	struct monitor *m = ctx;
-	double now = monotonic_now();
+	double now = m->events_now;
 
 	if (size < sizeof(__u32))
 		return 0;
@@ -121,7 +121,7 @@ static struct row *plaintext_row(struct monitor *m, const struct tls_peer *who,
 	struct ew_owner owner = { .tgid = who->tgid, .uid = who->uid };
 	struct classification cls;
 	struct identity id;
-	double now = monotonic_now();
+	double now = m->events_now;
 	struct row *r = NULL;
 
 	if (who->sock.cookie)
@@ -146,7 +146,7 @@ static void plaintext_request(void *ctx, const struct tls_peer *who, const struc
 
 	catalog_llm_path(m->opts.catalog, x->path, &batch);
 	if (r)
-		rows_add_request(r, x->has_key ? &x->key : NULL, batch, monotonic_now());
+		rows_add_request(r, x->has_key ? &x->key : NULL, batch, m->events_now);
 }
 
 static void plaintext_response(void *ctx, const struct tls_peer *who, struct exchange *x)
@@ -156,7 +156,7 @@ static void plaintext_response(void *ctx, const struct tls_peer *who, struct exc
 	struct usage u = exchange_usage(x);
 
 	if (r)
-		rows_add_response(r, &u, x->has_org ? &x->org : NULL, monotonic_now());
+		rows_add_response(r, &u, x->has_org ? &x->org : NULL, m->events_now);
 }
 
 static int start_tls(struct monitor *m)
@@ -184,6 +184,10 @@ static int start_tls(struct monitor *m)
 /* How long kernel events may wait for user space: they are sent without a
  * wakeup (see lazy_wakeup in the BPF programs). */
 #define POLL_S 0.1
+
+/* Expired names and the TLS streams of exited processes are looked for this
+ * often: a walk of every entry each refresh costs more than they hold. */
+#define PRUNE_EVERY_S 10.0
 
 /* Flow names not claimed by a flow within this long are dropped. */
 #define NAME_UNCLAIMED_MAX_S 60
@@ -228,8 +232,16 @@ int monitor_start(struct monitor *m, const struct monitor_opts *opts)
 		fprintf(stderr, "egresswatch: cannot drop capabilities: %s\n", strerror(-err));
 		return err;
 	}
-	m->last_refresh = monotonic_now();
+	m->last_refresh = m->last_prune = m->events_now = monotonic_now();
 	return 0;
+}
+
+/* Reads what the kernel queued. Events are at most POLL_S old when read, so
+ * one clock read stands for all of them. */
+void monitor_consume(struct monitor *m)
+{
+	m->events_now = monotonic_now();
+	ring_buffer__consume(m->loader.rb);
 }
 
 void monitor_wait(struct monitor *m, double deadline)
@@ -241,8 +253,9 @@ void monitor_wait(struct monitor *m, double deadline)
 			return;
 		/* EINTR from a signal ends the wait early; the flag says why.
 		 * Most events come without a wakeup: read them every 100 ms. */
+		m->events_now = monotonic_now();
 		ring_buffer__poll(m->loader.rb, left > POLL_S ? POLL_S * 1000 : (int)(left * 1000) + 1);
-		ring_buffer__consume(m->loader.rb);
+		monitor_consume(m);
 	}
 }
 
@@ -252,15 +265,18 @@ int monitor_refresh(struct monitor *m, enum row_sort by, bool all, struct report
 	int err, n;
 
 	memset(out, 0, sizeof(*out));
-	ring_buffer__consume(m->loader.rb);
+	monitor_consume(m);
 	err = accountant_sweep(&m->acct, loader_flows_fd(&m->loader), now);
 	if (err)
 		return err;
-	ring_buffer__consume(m->loader.rb);
+	monitor_consume(m);
 	rows_expire(&m->rows, now, m->opts.grace_s);
-	names_prune(&m->names, now, NAME_UNCLAIMED_MAX_S);
-	if (m->tls_on)
-		tls_streams_prune(&m->streams);
+	if (now - m->last_prune >= PRUNE_EVERY_S) {
+		names_prune(&m->names, now, NAME_UNCLAIMED_MAX_S);
+		if (m->tls_on)
+			tls_streams_prune(&m->streams);
+		m->last_prune = now;
+	}
 	n = rows_sorted(&m->rows, by, all, &out->rows);
 	if (n < 0)
 		return n;

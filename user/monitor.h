@@ -34,6 +34,8 @@ struct monitor {
 	bool tls_on;
 	struct monitor_opts opts;
 	double last_refresh; /* monotonic */
+	double events_now;   /* the time of the events being read: one clock read per batch */
+	double last_prune;   /* of TLS streams and names, every PRUNE_EVERY_S */
 };
 
 extern volatile sig_atomic_t monitor_exiting;
@@ -46,6 +48,8 @@ void monitor_handle_reload(void);
 /* A new catalog (reload): flows named from now on use it. */
 void monitor_set_catalog(struct monitor *m, const struct catalog *catalog);
 int monitor_start(struct monitor *m, const struct monitor_opts *opts);
+/* Reads the events the kernel has queued, without waiting. */
+void monitor_consume(struct monitor *m);
 /* Waits for kernel events until deadline (monotonic seconds) or a signal. */
 void monitor_wait(struct monitor *m, double deadline);
 /* Accounts everything up to now and fills the report, valid until

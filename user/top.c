@@ -217,7 +217,7 @@ static int run_screen(struct monitor *m, struct detector *d, const struct top_op
 		} else {
 			/* events come mostly without a wakeup: read them every 100 ms */
 			poll(fds, 2, left > 0.1 ? 100 : (int)(left * 1000) + 1);
-			ring_buffer__consume(m->loader.rb);
+			monitor_consume(m);
 		}
 		while ((key = getch()) != ERR) {
 			bool r = false, rs = false;
