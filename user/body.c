@@ -4,15 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "eventstream.h"
 
 void body_init(struct body *b, const char *content_type, const char *content_encoding)
 {
 	memset(b, 0, sizeof(*b));
 	if (content_type && !strncasecmp(content_type, "text/event-stream", 17))
 		b->mode = BODY_SSE;
-	else if (content_type && (strcasestr(content_type, "json") ||
-				  strcasestr(content_type, "eventstream")))
-		b->mode = BODY_JSON; /* AWS event-stream frames carry plain JSON payloads */
+	else if (content_type && strcasestr(content_type, "vnd.amazon.eventstream"))
+		b->mode = BODY_EVENTSTREAM;
+	else if (content_type && strcasestr(content_type, "json"))
+		b->mode = BODY_JSON;
 	else
 		b->mode = BODY_IGNORE;
 	if (b->mode != BODY_IGNORE && content_encoding &&
@@ -144,6 +146,37 @@ static void sse_bytes(struct body *b, const uint8_t *p, size_t n)
 	}
 }
 
+/* Messages are gathered whole, then read; a message longer than the bound, or
+ * a length no message has, ends the reading (there is no resynchronizing in a
+ * binary stream). */
+static void eventstream_bytes(struct body *b, const uint8_t *p, size_t n)
+{
+	while (n && !b->broken) {
+		size_t need = b->len < EVENTSTREAM_PRELUDE_LEN
+				      ? EVENTSTREAM_PRELUDE_LEN
+				      : eventstream_message_len((const uint8_t *)b->buf);
+		size_t take = need - b->len < n ? need - b->len : n;
+
+		if (!grow(b, need, BODY_EVENT_MAX)) {
+			b->broken = true;
+			return;
+		}
+		memcpy(b->buf + b->len, p, take);
+		b->len += take;
+		p += take;
+		n -= take;
+		if (b->len == EVENTSTREAM_PRELUDE_LEN) {
+			uint32_t total = eventstream_message_len((const uint8_t *)b->buf);
+
+			if (total < EVENTSTREAM_MIN_LEN || total > BODY_EVENT_MAX)
+				b->broken = true;
+		} else if (b->len == need) {
+			eventstream_message((const uint8_t *)b->buf, b->len, &b->usage);
+			b->len = 0;
+		}
+	}
+}
+
 static void decoded(struct body *b, const uint8_t *p, size_t n)
 {
 	b->decoded += n;
@@ -153,6 +186,8 @@ static void decoded(struct body *b, const uint8_t *p, size_t n)
 	}
 	if (b->mode == BODY_JSON)
 		json_bytes(b, p, n);
+	else if (b->mode == BODY_EVENTSTREAM)
+		eventstream_bytes(b, p, n);
 	else
 		sse_bytes(b, p, n);
 }
@@ -160,6 +195,7 @@ static void decoded(struct body *b, const uint8_t *p, size_t n)
 void body_feed(struct body *b, const uint8_t *data, size_t len)
 {
 	uint8_t out[16384];
+	int r;
 
 	if (b->mode == BODY_IGNORE || b->broken || !len)
 		return;
@@ -169,28 +205,26 @@ void body_feed(struct body *b, const uint8_t *data, size_t len)
 	}
 	b->z.next_in = (Bytef *)data;
 	b->z.avail_in = len;
-	while (b->z.avail_in && !b->broken) {
-		int r;
-
+	/* A full output buffer may leave output pending with all input read:
+	 * inflate again until it has none, or the last piece would lose it. */
+	do {
 		b->z.next_out = out;
 		b->z.avail_out = sizeof(out);
 		r = inflate(&b->z, Z_NO_FLUSH);
 		if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) {
 			b->broken = true;
-			break;
+			return;
 		}
 		decoded(b, out, sizeof(out) - b->z.avail_out);
-		if (r == Z_STREAM_END || (r == Z_BUF_ERROR && b->z.avail_out))
-			break;
-	}
+	} while (r == Z_OK && !b->broken && (b->z.avail_in || !b->z.avail_out));
 }
 
 void body_gap(struct body *b, size_t len)
 {
 	if (b->mode == BODY_IGNORE || !len)
 		return;
-	if (b->compressed) {
-		b->broken = true; /* a gzip stream cannot resume */
+	if (b->compressed || b->mode == BODY_EVENTSTREAM) {
+		b->broken = true; /* neither a gzip stream nor binary framing can resume */
 		return;
 	}
 	if (b->mode == BODY_SSE) {

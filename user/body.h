@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* A response body after transfer framing: gzip or deflate decoded with zlib,
- * then read as Server-Sent Events or as one JSON document, for its token
- * usage. Bounded: a JSON body longer than the buffer keeps its tail (where the
- * usage is), an SSE event longer than the buffer is skipped, and decoding
- * stops past a ratio no real response reaches. */
+ * then read as Server-Sent Events, AWS event-stream messages or one JSON
+ * document, for its token usage. Bounded: a JSON body longer than the buffer
+ * keeps its tail (where the usage is), an SSE event longer than the buffer is
+ * skipped, an event-stream message longer than it ends the reading, and
+ * decoding stops past a ratio no real response reaches. */
 #ifndef EW_BODY_H
 #define EW_BODY_H
 
@@ -13,7 +14,7 @@
 #include <zlib.h>
 #include "usage.h"
 
-enum body_mode { BODY_IGNORE, BODY_JSON, BODY_SSE };
+enum body_mode { BODY_IGNORE, BODY_JSON, BODY_SSE, BODY_EVENTSTREAM };
 
 struct body {
 	enum body_mode mode;
@@ -21,7 +22,8 @@ struct body {
 	bool broken;        /* bytes were missed or did not decode: usage is what came before */
 	z_stream z;
 	uint64_t decoded;   /* bytes after decoding */
-	char *buf;          /* JSON: the body (or its tail); SSE: the current event's data */
+	char *buf;          /* JSON: the body (or its tail); SSE: the current event's
+			     * data; event-stream: the current message */
 	size_t len, cap;
 	char line[512];     /* SSE: the start of the current line */
 	size_t line_len;

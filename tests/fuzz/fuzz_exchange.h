@@ -34,11 +34,12 @@ static inline void fuzz_check_usage(const struct usage *u, int strict)
 
 static inline void fuzz_check_body(const struct body *b)
 {
-	FUZZ_CHECK(b->mode == BODY_IGNORE || b->mode == BODY_JSON || b->mode == BODY_SSE);
+	FUZZ_CHECK(b->mode == BODY_IGNORE || b->mode == BODY_JSON || b->mode == BODY_SSE ||
+		   b->mode == BODY_EVENTSTREAM);
 	FUZZ_CHECK(b->len <= b->cap);
 	FUZZ_CHECK(!b->cap == !b->buf);
 	FUZZ_CHECK(b->line_len <= sizeof(b->line));
-	FUZZ_CHECK(b->cap <= (b->mode == BODY_SSE ? BODY_EVENT_MAX : BODY_JSON_MAX));
+	FUZZ_CHECK(b->cap <= (b->mode == BODY_JSON ? BODY_JSON_MAX : BODY_EVENT_MAX));
 	if (b->mode == BODY_IGNORE)
 		FUZZ_CHECK(!b->buf && !b->compressed);
 	if (b->compressed)

@@ -9,6 +9,7 @@ bodies and usage texts. Run from the repository root with Debian's
 to change the seeds. TLS hellos carry fresh random bytes on every run: name
 the corpora to write (e.g. `make_corpus.py http1 http2 body usage
 plaintext`) to leave the others alone."""
+import base64
 import gzip
 import json
 import os
@@ -413,6 +414,19 @@ BEDROCK_STREAM = b"".join([
     aws_eventstream("messageStop", b'{"p":"abcdefghijk","stopReason":"end_turn"}'),
     aws_eventstream("metadata", b'{"metrics":{"latencyMs":300},"p":"abc",'
                     b'"usage":{"inputTokens":21,"outputTokens":7,"totalTokens":28}}')])
+
+
+def invoke_chunk(chunk):
+    """InvokeModelWithResponseStream: the model's own chunk, base64 in {"bytes": ...}."""
+    return aws_eventstream("chunk", json.dumps({"bytes": base64.b64encode(chunk.encode()).decode(),
+                                                "p": "abcdefghijklmnopqr"}).encode())
+
+
+BEDROCK_INVOKE_STREAM = b"".join([
+    invoke_chunk('{"type":"message_start","message":{"usage":{"input_tokens":25,"output_tokens":1}}}'),
+    invoke_chunk('{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}'),
+    invoke_chunk('{"type":"message_delta","usage":{"output_tokens":40}}'),
+    invoke_chunk(BEDROCK_INVOKE_METRICS)])
 
 
 def gz(data):
@@ -923,7 +937,8 @@ def body_corpus():
     b("sse_long_line", SSE_T, ID, LONG_SSE, piece=2)
     b("sse_gaps", SSE_T, ID, ANTHROPIC_SSE, gaps=True, piece=2, seed=3)
     b("eventstream_bedrock", AWS_T, ID, BEDROCK_STREAM, piece=2)
-    b("eventstream_invoke_metrics", AWS_T, ID, aws_eventstream("chunk", BEDROCK_INVOKE_METRICS.encode()))
+    b("eventstream_invoke_metrics", AWS_T, ID, invoke_chunk(BEDROCK_INVOKE_METRICS))
+    b("eventstream_invoke_stream", AWS_T, ID, BEDROCK_INVOKE_STREAM, piece=1)
     b("gzip_json", JSON_T, GZ, gz(OPENAI_JSON), piece=2)
     b("gzip_sse", SSE_T, GZ, gz(ANTHROPIC_SSE), alt=True)
     b("gzip_gaps", JSON_T, GZ, gz(OPENAI_JSON), gaps=True, piece=2, seed=5)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <zlib.h>
 #include "body.h"
 #include "exchange.h"
@@ -404,6 +405,60 @@ static void bedrock_converse_stream_in_eventstream_frames(void **state)
 	expect_usage_of("application/vnd.amazon.eventstream", stream, n, 21, 7);
 }
 
+/* InvokeModelWithResponseStream: each payload is {"bytes":"<base64>"} of the
+ * model's own chunk (here Anthropic's), the last with Bedrock's metrics. */
+static size_t invoke_chunk(uint8_t *out, const char *chunk)
+{
+	char b64[1024], payload[1200];
+
+	sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)chunk, strlen(chunk),
+			  sodium_base64_VARIANT_ORIGINAL);
+	snprintf(payload, sizeof(payload), "{\"bytes\":\"%s\",\"p\":\"abcdefghijklmnopqr\"}", b64);
+	return aws_event(out, "chunk", payload);
+}
+
+static void bedrock_invoke_stream_in_base64_chunks(void **state)
+{
+	uint8_t stream[4096];
+	size_t n = 0;
+
+	n += invoke_chunk(stream + n, "{\"type\":\"message_start\",\"message\":{\"usage\":"
+				      "{\"input_tokens\":25,\"output_tokens\":1}}}");
+	n += invoke_chunk(stream + n, "{\"type\":\"content_block_delta\",\"index\":0,"
+				      "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}");
+	n += invoke_chunk(stream + n, "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":40}}");
+	n += invoke_chunk(stream + n, "{\"type\":\"message_stop\",\"amazon-bedrock-invocationMetrics\":"
+				      "{\"inputTokenCount\":25,\"outputTokenCount\":40,"
+				      "\"invocationLatency\":900,\"firstByteLatency\":300}}");
+	expect_usage_of("application/vnd.amazon.eventstream", stream, n, 25, 40);
+}
+
+/* A length no message has ends the reading; what came before stands. A gap
+ * in a binary stream does too. */
+static void eventstream_out_of_step(void **state)
+{
+	uint8_t stream[2048];
+	struct body b;
+	size_t n = 0;
+
+	n += aws_event(stream + n, "metadata", "{\"usage\":{\"inputTokens\":3,\"outputTokens\":4}}");
+	memset(stream + n, 0xff, 12); /* a prelude announcing 4 GiB */
+	body_init(&b, "application/vnd.amazon.eventstream", NULL);
+	body_feed(&b, stream, n + 12);
+	assert_true(b.broken);
+	assert_usage(&b.usage, 3, 4);
+	body_free(&b);
+
+	body_init(&b, "application/vnd.amazon.eventstream", NULL);
+	body_feed(&b, stream, 20);
+	body_gap(&b, 100);
+	body_feed(&b, stream + 20, n - 20);
+	body_end(&b);
+	assert_true(b.broken);
+	assert_usage(&b.usage, NONE, NONE);
+	body_free(&b);
+}
+
 /* ---- Cohere ---- */
 
 static void cohere_billed_units_not_tokens(void **state)
@@ -707,6 +762,8 @@ int main(void)
 		cmocka_unit_test(bedrock_invocation_metrics),
 		cmocka_unit_test(bedrock_converse),
 		cmocka_unit_test(bedrock_converse_stream_in_eventstream_frames),
+		cmocka_unit_test(bedrock_invoke_stream_in_base64_chunks),
+		cmocka_unit_test(eventstream_out_of_step),
 		cmocka_unit_test(cohere_billed_units_not_tokens),
 		cmocka_unit_test(cohere_v1_meta_billed_units),
 		cmocka_unit_test(cohere_stream_message_end),
