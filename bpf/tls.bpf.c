@@ -110,11 +110,41 @@ static __always_inline int enter(__u64 conn, __u64 buf, __u64 count_ptr, __u32 d
 	return 0;
 }
 
+/* Sends len bytes from buf as one event, or, for a write longer than the
+ * capture, as consecutive pieces (see EW_TLS_WRITE_PIECES); ev's header is
+ * filled. */
+static __always_inline void send_plaintext(struct ew_tls_event *ev, __u64 buf, __u64 len)
+{
+	__u32 pieces = ev->dir == EW_TLS_WRITE ? EW_TLS_WRITE_PIECES : 1;
+	__u64 n, size;
+
+	for (__u32 i = 0; i < EW_TLS_WRITE_PIECES; i++) {
+		bool last = i + 1 >= pieces || len <= capture_max;
+
+		n = len < capture_max ? len : capture_max;
+		if (n > EW_TLS_CAPTURE_MAX)
+			n = EW_TLS_CAPTURE_MAX;
+		ev->len = last ? len : n;
+		/* The masks restate the bound in a form the verifier can follow. */
+		n &= 2 * EW_TLS_CAPTURE_MAX - 1;
+		if (bpf_probe_read_user(ev->data, n, (void *)buf))
+			n = 0;
+		ev->captured = n;
+		size = offsetof(struct ew_tls_event, data) + n;
+		size &= 4 * EW_TLS_CAPTURE_MAX - 1;
+		if (bpf_ringbuf_output(&tls_events, ev, size, lazy_wakeup()))
+			stat_inc(EW_TLS_STAT_LOST);
+		if (last)
+			return;
+		buf += ev->len;
+		len -= ev->len;
+	}
+}
+
 static __always_inline int leave(long ret, bool ex)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, zero = 0;
-	__u64 n, size;
 	struct ew_tls_event *ev;
 	struct tls_call *c;
 	__u64 len;
@@ -136,27 +166,15 @@ static __always_inline int leave(long ret, bool ex)
 	ev = bpf_map_lookup_elem(&scratch, &zero);
 	if (!ev)
 		goto done;
-	n = len < capture_max ? len : capture_max;
-	if (n > EW_TLS_CAPTURE_MAX)
-		n = EW_TLS_CAPTURE_MAX;
 	ev->type = EW_TLS_EV_DATA;
 	ev->dir = c->dir;
 	ev->tgid = id >> 32;
 	ev->tid = tid;
 	ev->conn = c->conn;
-	ev->len = len;
 	ev->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	ev->sock = c->sock;
-	/* The masks restate the bound in a form the verifier can follow. */
-	n &= 2 * EW_TLS_CAPTURE_MAX - 1;
-	if (bpf_probe_read_user(ev->data, n, (void *)c->buf))
-		n = 0;
-	ev->captured = n;
-	size = offsetof(struct ew_tls_event, data) + n;
-	size &= 4 * EW_TLS_CAPTURE_MAX - 1;
-	if (bpf_ringbuf_output(&tls_events, ev, size, lazy_wakeup()))
-		stat_inc(EW_TLS_STAT_LOST);
+	send_plaintext(ev, c->buf, len);
 done:
 	if (!bpf_map_delete_elem(&calls, &tid))
 		__sync_fetch_and_sub(&calls_in_flight, 1);

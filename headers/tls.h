@@ -5,10 +5,15 @@
 
 #include "egresswatch.h"
 
-/* Bytes of one TLS call's plaintext sent to user space: a TLS record holds at
- * most 16 KiB, so an SSL_read is whole; a larger SSL_write sends its head
- * (where the request line and headers are) and says how much was cut. */
+/* Bytes of one TLS call's plaintext sent to user space in one event (the
+ * payload_capture setting, at most this): a TLS record holds at most 16 KiB,
+ * so an SSL_read is whole. A longer SSL_write goes out as consecutive events,
+ * up to EW_TLS_WRITE_PIECES of them, the last saying how much was cut:
+ * HTTP/2 clients hand many frames of a long request body to one call, and
+ * every frame header must be seen to follow the connection. */
 #define EW_TLS_CAPTURE_MAX 16384
+#define EW_TLS_CAPTURE_MIN 256
+#define EW_TLS_WRITE_PIECES 16
 
 enum ew_tls_dir {
 	EW_TLS_WRITE = 0, /* plaintext the process sent */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "config.h"
+#include "tls.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -48,6 +49,7 @@ int config_init(struct config *c)
 	c->interval_s = 5;
 	c->payload = true;
 	c->max_flows = 65536;
+	c->payload_capture = EW_TLS_CAPTURE_MAX;
 	c->max_series = 500;
 	c->detect.window_s = 600;
 	c->detect.rx_bytes.warning = 268435456;
@@ -187,6 +189,11 @@ static int general_key(struct parse_state *st, const char *name, const char *v)
 	} else if (!strcmp(name, "payload")) {
 		if (parse_bool(v, &c->payload))
 			return fail(st, "payload: '%s' is not on or off%s", v, "");
+	} else if (!strcmp(name, "payload_capture")) {
+		if (parse_u64(v, &n) || n < EW_TLS_CAPTURE_MIN || n > EW_TLS_CAPTURE_MAX)
+			return fail(st, "payload_capture: '%s' is not a byte count from 256 to 16384%s", v,
+				    "");
+		c->payload_capture = n;
 	} else if (!strcmp(name, "max_flows")) {
 		if (parse_u64(v, &n) || n < 1024 || n > 16777216)
 			return fail(st, "max_flows: '%s' is not a count from 1024 to 16777216%s", v, "");

@@ -24,6 +24,7 @@ struct config {
 	char *textfile_dir;  /* NULL: no textfile */
 	char *alerts;        /* a path, "-" or "syslog"; NULL: none */
 	bool payload;        /* TLS plaintext inspection */
+	unsigned int payload_capture; /* bytes of each TLS call copied (a long write: of each piece) */
 	unsigned int max_flows;
 	unsigned int max_series;
 	struct detect_config detect;

@@ -170,7 +170,7 @@ static int start_tls(struct monitor *m)
 		fprintf(stderr, "egresswatch: cannot seed the key fingerprints\n");
 		return -EINVAL;
 	}
-	err = tls_probes_start(&m->tls, EW_TLS_CAPTURE_MAX, m->loader.rb, on_tls_event, m);
+	err = tls_probes_start(&m->tls, m->opts.payload_capture, m->loader.rb, on_tls_event, m);
 	if (err)
 		return err;
 	err = tls_streams_init(&m->streams, &sink, tls_probes_ignored_fd(&m->tls));

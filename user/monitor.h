@@ -20,6 +20,7 @@ struct monitor_opts {
 	unsigned int max_flows;
 	double grace_s; /* how long an idle row with no connection stays */
 	bool payload;   /* TLS plaintext inspection (uprobes) */
+	unsigned int payload_capture; /* bytes of plaintext copied per capture */
 };
 
 struct monitor {

@@ -250,6 +250,7 @@ int top_main(int argc, char **argv, const struct config *cfg)
 		.max_flows = cfg->max_flows,
 		.grace_s = 10,
 		.payload = cfg->payload,
+		.payload_capture = cfg->payload_capture,
 	};
 	struct top_opts o;
 	struct monitor m;

@@ -19,6 +19,10 @@ def finish(p, timeout=120):
 def truth(server, n):
     records = wait_for(lambda: len(server.records()) >= n and server.records(), 10,
                        f"{n} requests in the server's log")
+    return truth_of(records)
+
+
+def truth_of(records):
     return {"requests": len(records),
             "input": sum(r["input_tokens"] for r in records),
             "output": sum(r["output_tokens"] for r in records),
@@ -74,6 +78,27 @@ def test_python_openssl3_requests_tokens_and_keys(netns, procs, llm_server, dns_
     assert expected["keys"] == 3
 
 
+def test_payload_capture_bounds_each_copy(netns, procs, llm_server, dns_server, egresswatch, pki,
+                                          tmp_path):
+    """payload_capture = 256: request heads still fit, so requests and keys
+    are exact; what a response carries past 256 bytes is not seen."""
+    srv = llm_server()
+    dns_server({"api.openai.com": SERVER_V4})
+    config = tmp_path / "egresswatch.conf"
+    config.write_text("[general]\npayload_capture = 256\n")
+    os.chmod(config, 0o600)
+    ew = egresswatch("-d", "0.5", config=config)
+    script = PYTHON_CLIENT.format(host="api.openai.com", rounds=6)
+    p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", script,
+                    (pki / "ca.pem").read_text(), KEYS[0],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finish(p)
+    expected = truth(srv, 6)
+    got = plaintext_of(ew.settled(p.pid)["api.openai.com"])
+    assert (got["requests"], got["keys"]) == (expected["requests"], 1)
+    assert (got["output"] or 0) < expected["output"]
+
+
 def curl_post(netns, procs, pki, url, key, header, extra=(), data='{"model": "m"}'):
     env = dict(os.environ, CURL_CA_BUNDLE=str(pki / "ca.pem"))
     return client(netns, procs, "curl", "-sS", "--fail", "-o", "/dev/null", *extra,
@@ -105,6 +130,51 @@ def test_curl_http1_and_http2(netns, procs, llm_server, llm_server_h2, dns_serve
     row = ew.settled(p2.pid)["api.anthropic.com"]
     assert row["provider"] == "anthropic"
     assert plaintext_of(row) == truth(h2, 3)
+
+
+def test_http2_long_prompts(netns, procs, llm_server_h2, dns_server, egresswatch, pki, tmp_path):
+    """Request bodies far longer than one capture: curl writes them as many
+    DATA frames per SSL_write, whose frame headers must all be followed."""
+    srv = llm_server_h2(8443)
+    dns_server({"api.openai.com": SERVER_V4})
+    ew = egresswatch("-d", "0.5")
+    prompt = tmp_path / "prompt.json"
+    prompt.write_text('{"model": "m", "messages": [{"role": "user", "content": "%s"}]}'
+                      % ("lorem ipsum " * 30000))  # 360 kB
+    url = "https://api.openai.com:8443/v1/chat/completions"
+    p = client(netns, procs, "curl", "-sS", "--fail", "--http2", "-o", "/dev/null", "-o", "/dev/null",
+               "-o", "/dev/null", "-H", f"authorization: Bearer {KEYS[2]}",
+               "-H", "content-type: application/json", "--data-binary", f"@{prompt}", url, url, url,
+               env=dict(os.environ, CURL_CA_BUNDLE=str(pki / "ca.pem")))
+    finish(p)
+    row = ew.settled(p.pid)["api.openai.com"]
+    assert plaintext_of(row) == truth(srv, 3)
+    # node hands nghttp2's frames to one SSL_write: many DATA frames at once
+    script = tmp_path / "h2.js"
+    script.write_text("""
+const http2 = require('node:http2');
+const body = require('node:fs').readFileSync(process.argv[2]);
+const session = http2.connect('https://api.openai.com:8443');
+function call() {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':method': 'POST', ':path': '/v1/chat/completions',
+      'authorization': 'Bearer ' + process.argv[3], 'content-type': 'application/json' });
+    req.on('response', (h) => { if (h[':status'] !== 200) reject(new Error(h[':status'])); });
+    req.on('data', () => {});
+    req.on('end', resolve);
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+(async () => { for (let i = 0; i < 3; i++) await call(); session.close(); })()
+  .catch((e) => { console.error(e); process.exit(1); });
+""")
+    p = client(netns, procs, "node", str(script), str(prompt), KEYS[1],
+               env=dict(os.environ, NODE_EXTRA_CA_CERTS=str(pki / "ca.pem")))
+    finish(p)
+    row = ew.settled(p.pid)["api.openai.com"]
+    truth(srv, 6)
+    assert plaintext_of(row) == truth_of(srv.records()[3:])
 
 
 def test_node_with_its_own_openssl(netns, procs, llm_server, dns_server, egresswatch, pki, tmp_path):

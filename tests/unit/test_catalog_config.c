@@ -192,6 +192,8 @@ static void bad_config_names_file_and_line(void **state)
 		{ "[general]\n\ninterval = fast\n", 3, "interval: 'fast'" },
 		{ "[general]\ninterval = 0\n", 2, "interval" },
 		{ "[general]\npayload = maybe\n", 2, "payload" },
+		{ "[general]\npayload_capture = 100\n", 2, "payload_capture: '100'" },
+		{ "[general]\npayload_capture = 65536\n", 2, "from 256 to 16384" },
 		{ "[detect]\nrequests_warning = -3\n", 2, "requests_warning" },
 		{ "[detect]\nrequests_warnin = 3\n", 2, "unknown key" },
 		{ "[detect]\nwindow = 10\nwindow = 20\n", 3, "set twice" },
