@@ -33,9 +33,21 @@ struct tls_call {
 	struct ew_flow_key sock; /* cookie 0 until the call does socket I/O */
 };
 
-/* Entries in calls: while it is 0, which is nearly always, the syscall hook
- * returns at once instead of looking its thread up. */
+/* Entries in calls: while it is 0 (no TLS call open on the host, as between a
+ * client's requests) the syscall hook returns at once instead of looking its
+ * thread up. A thread that exits inside a call never returns from it: the
+ * exit hook below takes its entry out. */
 __u64 calls_in_flight = 0;
+
+/* Connections that began with the HTTP/2 preface: only their long writes are
+ * split into pieces (see EW_TLS_WRITE_PIECES), as an HTTP/1.1 body is
+ * followed by its length alone. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ew_tls_conn);
+	__type(value, __u8);
+} http2_conns SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -110,34 +122,59 @@ static __always_inline int enter(__u64 conn, __u64 buf, __u64 count_ptr, __u32 d
 	return 0;
 }
 
-/* Sends len bytes from buf as one event, or, for a write longer than the
- * capture, as consecutive pieces (see EW_TLS_WRITE_PIECES); ev's header is
- * filled. */
-static __always_inline void send_plaintext(struct ew_tls_event *ev, __u64 buf, __u64 len)
+static const char h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+static __always_inline bool starts_http2(const __u8 *data, __u64 n)
 {
-	__u32 pieces = ev->dir == EW_TLS_WRITE ? EW_TLS_WRITE_PIECES : 1;
+	if (n < sizeof(h2_preface))
+		return false;
+	for (int i = 0; i < sizeof(h2_preface); i++)
+		if (data[i] != h2_preface[i])
+			return false;
+	return true;
+}
+
+/* Sends len bytes from buf as one event; a write on an HTTP/2 connection
+ * longer than the capture as consecutive pieces. ev's header is filled. */
+static __always_inline void send_plaintext(struct ew_tls_event *ev, const struct ew_tls_conn *key,
+					   __u64 buf, __u64 len)
+{
+	bool split = false;
 	__u64 n, size;
+	__u8 one = 1;
 
 	for (__u32 i = 0; i < EW_TLS_WRITE_PIECES; i++) {
-		bool last = i + 1 >= pieces || len <= capture_max;
+		bool last;
 
 		n = len < capture_max ? len : capture_max;
 		if (n > EW_TLS_CAPTURE_MAX)
 			n = EW_TLS_CAPTURE_MAX;
-		ev->len = last ? len : n;
 		/* The masks restate the bound in a form the verifier can follow. */
 		n &= 2 * EW_TLS_CAPTURE_MAX - 1;
 		if (bpf_probe_read_user(ev->data, n, (void *)buf))
 			n = 0;
+		if (i == 0 && ev->dir == EW_TLS_WRITE) {
+			if (starts_http2(ev->data, n)) {
+				bpf_map_update_elem(&http2_conns, key, &one, BPF_ANY);
+				split = true;
+			} else if (len > capture_max) {
+				split = bpf_map_lookup_elem(&http2_conns, key);
+			}
+		}
+		last = !split || !n || i + 1 == EW_TLS_WRITE_PIECES || len <= capture_max;
+		ev->len = last ? len : n;
 		ev->captured = n;
 		size = offsetof(struct ew_tls_event, data) + n;
 		size &= 4 * EW_TLS_CAPTURE_MAX - 1;
-		if (bpf_ringbuf_output(&tls_events, ev, size, lazy_wakeup()))
+		if (bpf_ringbuf_output(&tls_events, ev, size, lazy_wakeup())) {
+			/* later pieces would read as if they followed this one */
 			stat_inc(EW_TLS_STAT_LOST);
+			return;
+		}
 		if (last)
 			return;
-		buf += ev->len;
-		len -= ev->len;
+		buf += n;
+		len -= n;
 	}
 }
 
@@ -145,6 +182,7 @@ static __always_inline int leave(long ret, bool ex)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, zero = 0;
+	struct ew_tls_conn key = {};
 	struct ew_tls_event *ev;
 	struct tls_call *c;
 	__u64 len;
@@ -174,7 +212,9 @@ static __always_inline int leave(long ret, bool ex)
 	ev->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	ev->sock = c->sock;
-	send_plaintext(ev, c->buf, len);
+	key.conn = c->conn;
+	key.tgid = id >> 32;
+	send_plaintext(ev, &key, c->buf, len);
 done:
 	if (!bpf_map_delete_elem(&calls, &tid))
 		__sync_fetch_and_sub(&calls_in_flight, 1);
@@ -315,6 +355,16 @@ int tls_syscall(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+SEC("raw_tp/sched_process_exit")
+int tls_thread_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (calls_in_flight && !bpf_map_delete_elem(&calls, &tid))
+		__sync_fetch_and_sub(&calls_in_flight, 1);
+	return 0;
+}
+
 /* The end of a connection object: its pointer may be reused for another
  * connection, which must not inherit the first one's state. */
 static __always_inline int conn_end(__u64 conn)
@@ -323,6 +373,7 @@ static __always_inline int conn_end(__u64 conn)
 	struct ew_tls_event *ev;
 
 	bpf_map_delete_elem(&ignored, &key);
+	bpf_map_delete_elem(&http2_conns, &key);
 	ev = bpf_ringbuf_reserve(&tls_events, offsetof(struct ew_tls_event, data), 0);
 	if (!ev) {
 		stat_inc(EW_TLS_STAT_LOST);

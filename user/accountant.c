@@ -229,7 +229,10 @@ bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
 
 	if (!f)
 		return false;
-	finished = closed || (key->proto == IPPROTO_UDP && now - f->last_change >= a->udp_idle_s);
+	/* f->closed: an entry made again by a packet racing the close, after
+	 * the event: its bytes are counted now, and the entry deleted */
+	finished = closed || f->closed ||
+		   (key->proto == IPPROTO_UDP && now - f->last_change >= a->udp_idle_s);
 	if (finished)
 		flow_drop(a, f);
 	return finished;

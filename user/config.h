@@ -25,6 +25,7 @@ struct config {
 	char *alerts;        /* a path, "-" or "syslog"; NULL: none */
 	bool payload;        /* TLS plaintext inspection */
 	unsigned int payload_capture; /* bytes of each TLS call copied (a long write: of each piece) */
+	bool tls_socket_link; /* tie TLS calls to sockets (sys_enter tracepoint) */
 	unsigned int max_flows;
 	unsigned int max_series;
 	struct detect_config detect;

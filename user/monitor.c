@@ -111,10 +111,11 @@ static bool plaintext_wanted(void *ctx, const struct exchange *x)
 	       catalog_llm_path(m->opts.catalog, x->path, &batch);
 }
 
-/* The row of a request: its socket's, where the call was tied to a socket
- * whose name (SNI, DNS, CIDR) is an LLM endpoint's; otherwise the row of its
- * process and Host or :authority (a name only the plaintext gives, as behind
- * a fronting CDN or a proxy, or a socket not tied). */
+/* The row of a request: its socket's, where the call was tied to a socket of
+ * the same process whose name (SNI, DNS, CIDR) is an LLM endpoint's;
+ * otherwise the row of its process and Host or :authority (a name only the
+ * plaintext gives, as behind a fronting CDN or a proxy, or a socket not
+ * tied). */
 static struct row *plaintext_row(struct monitor *m, const struct tls_peer *who,
 				 const struct exchange *x)
 {
@@ -126,7 +127,8 @@ static struct row *plaintext_row(struct monitor *m, const struct tls_peer *who,
 
 	if (who->sock.cookie)
 		r = accountant_flow_row(&m->acct, loader_flows_fd(&m->loader), &who->sock, now);
-	if (r && r->cls.provider)
+	/* a socket inherited or passed on is its creator's: not this row's */
+	if (r && r->cls.provider && r->pid == who->tgid)
 		return r;
 	r = rows_find(&m->rows, who->tgid, x->authority);
 	if (r)
@@ -170,7 +172,8 @@ static int start_tls(struct monitor *m)
 		fprintf(stderr, "egresswatch: cannot seed the key fingerprints\n");
 		return -EINVAL;
 	}
-	err = tls_probes_start(&m->tls, m->opts.payload_capture, m->loader.rb, on_tls_event, m);
+	err = tls_probes_start(&m->tls, m->opts.payload_capture, m->opts.tls_socket_link, m->loader.rb,
+			       on_tls_event, m);
 	if (err)
 		return err;
 	err = tls_streams_init(&m->streams, &sink, tls_probes_ignored_fd(&m->tls));

@@ -21,6 +21,7 @@ struct monitor_opts {
 	double grace_s; /* how long an idle row with no connection stays */
 	bool payload;   /* TLS plaintext inspection (uprobes) */
 	unsigned int payload_capture; /* bytes of plaintext copied per capture */
+	bool tls_socket_link;         /* tie TLS calls to sockets (sys_enter tracepoint) */
 };
 
 struct monitor {

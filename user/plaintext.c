@@ -150,9 +150,6 @@ static void conn_closed(struct tls_streams *t, const struct ew_tls_event *ev)
 
 void tls_streams_prune(struct tls_streams *t)
 {
-	/* A process holds many streams: ask once for each run of them. */
-	uint32_t last_tgid = 0;
-	bool last_gone = false;
 	struct ht_iter it;
 	struct ht_node *n;
 
@@ -160,11 +157,7 @@ void tls_streams_prune(struct tls_streams *t)
 	while ((n = ht_iter_next(&it))) {
 		struct stream *s = container_of(n, struct stream, node);
 
-		if (s->key.tgid != last_tgid) {
-			last_tgid = s->key.tgid;
-			last_gone = kill(last_tgid, 0) && errno == ESRCH;
-		}
-		if (last_gone)
+		if (kill(s->key.tgid, 0) && errno == ESRCH)
 			stream_free(t, s);
 	}
 }

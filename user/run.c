@@ -152,9 +152,11 @@ static void write_textfile(struct daemon *d, const struct report *r)
 static void notice_restart_only(const struct config *old, const struct config *fresh)
 {
 	if (old->interval_s != fresh->interval_s || old->payload != fresh->payload ||
-	    old->payload_capture != fresh->payload_capture || old->max_flows != fresh->max_flows ||
+	    old->payload_capture != fresh->payload_capture ||
+	    old->tls_socket_link != fresh->tls_socket_link || old->max_flows != fresh->max_flows ||
 	    strcmp(old->textfile_dir ? old->textfile_dir : "", fresh->textfile_dir ? fresh->textfile_dir : ""))
-		fprintf(stderr, "egresswatch: interval, payload, payload_capture, max_flows and textfile_dir take effect "
+		fprintf(stderr, "egresswatch: interval, payload, payload_capture, tls_socket_link, max_flows "
+				"and textfile_dir take effect "
 				"at the next start\n");
 }
 
@@ -183,6 +185,7 @@ static void reload(struct daemon *d)
 	fresh->interval_s = d->cfg->interval_s;
 	fresh->payload = d->cfg->payload;
 	fresh->payload_capture = d->cfg->payload_capture;
+	fresh->tls_socket_link = d->cfg->tls_socket_link;
 	fresh->max_flows = d->cfg->max_flows;
 	config_set_string(&fresh->textfile_dir, d->cfg->textfile_dir);
 	if (!fresh->alerts && d->cfg->alerts)
@@ -262,7 +265,8 @@ int run_main(int argc, char **argv, struct config *cfg, const char *config_path)
 	monitor_handle_reload();
 	mo = (struct monitor_opts){ .catalog = &cfg->catalog, .max_flows = cfg->max_flows,
 				    .grace_s = 10 > cfg->interval_s * 3 ? 10 : cfg->interval_s * 3,
-				    .payload = cfg->payload, .payload_capture = cfg->payload_capture };
+				    .payload = cfg->payload, .payload_capture = cfg->payload_capture,
+				    .tls_socket_link = cfg->tls_socket_link };
 	if (monitor_start(&d.monitor, &mo)) {
 		monitor_stop(&d.monitor);
 		goto out;

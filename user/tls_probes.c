@@ -77,8 +77,29 @@ bool tls_library_name(const char *base, bool *gnutls)
 	return false;
 }
 
-int tls_probes_start(struct tls_probes *p, uint32_t capture_max, struct ring_buffer *rb,
-		     ring_buffer_sample_fn on_event, void *ctx)
+/* Opens and loads the programs; socket_link false leaves out the syscall and
+ * thread-exit tracepoints, for a kernel that refuses them. */
+static int load(struct tls_probes *p, uint32_t capture_max, bool socket_link)
+{
+	int err;
+
+	tls_bpf__destroy(p->skel);
+	p->skel = tls_bpf__open();
+	if (!p->skel)
+		return -errno;
+	p->skel->rodata->capture_max = capture_max;
+	bpf_program__set_autoload(p->skel->progs.tls_syscall, socket_link);
+	bpf_program__set_autoload(p->skel->progs.tls_thread_exit, socket_link);
+	err = tls_bpf__load(p->skel);
+	if (err) {
+		tls_bpf__destroy(p->skel);
+		p->skel = NULL;
+	}
+	return err;
+}
+
+int tls_probes_start(struct tls_probes *p, uint32_t capture_max, bool socket_link,
+		     struct ring_buffer *rb, ring_buffer_sample_fn on_event, void *ctx)
 {
 	int err;
 
@@ -87,11 +108,18 @@ int tls_probes_start(struct tls_probes *p, uint32_t capture_max, struct ring_buf
 		return -ENOMEM;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
-	p->skel = tls_bpf__open();
-	if (!p->skel)
-		return -errno;
-	p->skel->rodata->capture_max = capture_max;
-	err = tls_bpf__load(p->skel);
+	err = load(p, capture_max, socket_link);
+	if (err && socket_link) {
+		/* the uprobes alone still give the plaintext, named by Host */
+		int linked_err = err;
+
+		socket_link = false;
+		err = load(p, capture_max, false);
+		if (!err)
+			fprintf(stderr, "egresswatch: cannot load the sys_enter tracepoint program (%s): "
+				"TLS requests are named by their Host alone, not by their socket\n",
+				strerror(-linked_err));
+	}
 	if (err) {
 		fprintf(stderr, "egresswatch: cannot load the TLS uprobe programs: %s\n", strerror(-err));
 		return err;
@@ -101,7 +129,12 @@ int tls_probes_start(struct tls_probes *p, uint32_t capture_max, struct ring_buf
 		fprintf(stderr, "egresswatch: cannot read the TLS event ring buffer: %s\n", strerror(-err));
 		return err;
 	}
-	p->skel->links.tls_syscall = bpf_program__attach(p->skel->progs.tls_syscall);
+	if (!socket_link)
+		return 0;
+	/* the exit hook first: it keeps the count of open calls honest */
+	p->skel->links.tls_thread_exit = bpf_program__attach(p->skel->progs.tls_thread_exit);
+	if (p->skel->links.tls_thread_exit)
+		p->skel->links.tls_syscall = bpf_program__attach(p->skel->progs.tls_syscall);
 	if (!p->skel->links.tls_syscall)
 		fprintf(stderr, "egresswatch: cannot attach the sys_enter tracepoint (%s): "
 			"TLS requests are named by their Host alone, not by their socket\n",

@@ -26,9 +26,10 @@ struct tls_probes {
 };
 
 /* Loads the programs; their events are read through rb (shared with the
- * socket events, so one poll serves both). */
-int tls_probes_start(struct tls_probes *p, uint32_t capture_max, struct ring_buffer *rb,
-		     ring_buffer_sample_fn on_event, void *ctx);
+ * socket events, so one poll serves both). socket_link: also the syscall and
+ * thread-exit tracepoints that tie each call to its socket. */
+int tls_probes_start(struct tls_probes *p, uint32_t capture_max, bool socket_link,
+		     struct ring_buffer *rb, ring_buffer_sample_fn on_event, void *ctx);
 void tls_probes_stop(struct tls_probes *p);
 /* The system library directories and every running process. */
 void tls_probes_scan_system(struct tls_probes *p);

@@ -251,6 +251,7 @@ int top_main(int argc, char **argv, const struct config *cfg)
 		.grace_s = 10,
 		.payload = cfg->payload,
 		.payload_capture = cfg->payload_capture,
+		.tls_socket_link = cfg->tls_socket_link,
 	};
 	struct top_opts o;
 	struct monitor m;

@@ -1,6 +1,7 @@
 """Faults and stress: a flow map smaller than the load, connection churn from
 several processes, a client killed mid-stream. egresswatch keeps running,
 accounts what it can, and counts exactly what it could not."""
+import json
 import os
 import shlex
 import signal
@@ -81,6 +82,45 @@ def test_client_killed_mid_stream(netns, procs, llm_server, dns_server, egresswa
     finish(survivor)
     row = ew.settled(survivor.pid)["api.openai.com"]
     assert row["requests_total"] == 7 == len(srv.records()) - before
+
+
+def open_tls_calls(ew_pid):
+    """calls_in_flight, read from the .bss of egresswatch's TLS programs."""
+    for fd in os.listdir(f"/proc/{ew_pid}/fdinfo"):
+        with open(f"/proc/{ew_pid}/fdinfo/{fd}") as f:
+            ids = [line.split()[1] for line in f if line.startswith("map_id:")]
+        for map_id in ids:
+            dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", map_id],
+                                             capture_output=True, text=True).stdout or "[]")
+            for entry in dump:
+                value = entry.get("formatted", {}).get("value") if isinstance(entry, dict) else None
+                for section in value.get(".bss", []) if isinstance(value, dict) else []:
+                    if "calls_in_flight" in section:
+                        return section["calls_in_flight"]
+    raise AssertionError("no calls_in_flight in egresswatch's maps")
+
+
+def test_thread_killed_inside_ssl_read_closes_its_call(netns, procs, llm_server, egresswatch):
+    """A client killed while it waits in SSL_read never returns from it: the
+    thread-exit hook takes its call out, so the syscall hook goes back to
+    returning at once."""
+    llm_server()
+    ew = egresswatch("-d", "0.5")
+    idle = open_tls_calls(ew.proc.pid)  # 0 unless another TLS client on the host waits
+    script = f"""
+import socket, ssl
+c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
+s = c.wrap_socket(socket.create_connection(("{SERVER_V4}", 443)))
+print("connected", flush=True)
+s.recv(1)  # the server waits for a request: blocked inside SSL_read
+"""
+    waiting = client(netns, procs, PYTHON, "-c", script)
+    assert waiting.stdout.readline().strip() == b"connected"
+    # the client's SSL_read, and the server's (the same libssl), waiting for a request
+    wait_for(lambda: open_tls_calls(ew.proc.pid) == idle + 2, 10, "the open SSL_reads")
+    waiting.send_signal(signal.SIGKILL)
+    waiting.wait()
+    wait_for(lambda: open_tls_calls(ew.proc.pid) == idle, 10, "the call taken out at exit")
 
 
 def test_alert_file_unwritable_then_writable(netns, procs, llm_server, dns_server, pki, tmp_path):

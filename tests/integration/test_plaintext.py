@@ -2,6 +2,8 @@
 OpenSSL and GnuTLS, counted exactly against the server's log."""
 import os
 import subprocess
+
+import pytest
 import uuid
 from pathlib import Path
 
@@ -235,14 +237,17 @@ s.close()
 """
 
 
-def test_tls_calls_are_tied_to_their_socket(netns, procs, llm_server, egresswatch, tmp_path):
+@pytest.mark.parametrize("link", ["on", "off"])
+def test_tls_calls_are_tied_to_their_socket(netns, procs, llm_server, egresswatch, tmp_path, link):
     """The socket is named by a configured CIDR, the requests' Host by nothing
     in the catalog: tied to the socket by the write and read syscalls the
     calls make, requests and tokens land on the socket's row, next to its
-    bytes, and the calls that made no syscall follow the earlier ones."""
+    bytes, and the calls that made no syscall follow the earlier ones. With
+    tls_socket_link = off they are named by their Host."""
     srv = llm_server()
     config = tmp_path / "egresswatch.conf"
-    config.write_text(f"[endpoint acme]\nprovider = acme\nhosts = llm.acme.internal\n"
+    config.write_text(f"[general]\ntls_socket_link = {link}\n\n"
+                      f"[endpoint acme]\nprovider = acme\nhosts = llm.acme.internal\n"
                       f"cidrs = {SERVER_V4}/32\n")
     os.chmod(config, 0o600)
     ew = egresswatch("--all", "-d", "0.5", config=config)
@@ -252,11 +257,15 @@ def test_tls_calls_are_tied_to_their_socket(netns, procs, llm_server, egresswatc
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     finish(p)
     rows = ew.settled(p.pid)
-    assert set(rows) == {SERVER_V4}, rows
     row = rows[SERVER_V4]
-    assert (row["provider"], row["classified_by"]) == ("acme", "cidr")
+    assert (row["provider"], row["classified_by"], row["connections_total"]) == ("acme", "cidr", 1)
+    if link == "off":
+        assert set(rows) == {SERVER_V4, "gateway.corp.example"}, rows
+        row = rows["gateway.corp.example"]
+        assert row["provider"] == "uncatalogued"
+    else:
+        assert set(rows) == {SERVER_V4}, rows
     assert plaintext_of(row) == truth(srv, rounds)
-    assert row["connections_total"] == 1
 
 
 def test_gnutls_client(netns, procs, llm_server, dns_server, egresswatch, pki):

@@ -193,6 +193,7 @@ static void bad_config_names_file_and_line(void **state)
 		{ "[general]\ninterval = 0\n", 2, "interval" },
 		{ "[general]\npayload = maybe\n", 2, "payload" },
 		{ "[general]\npayload_capture = 100\n", 2, "payload_capture: '100'" },
+		{ "[general]\ntls_socket_link = sometimes\n", 2, "tls_socket_link" },
 		{ "[general]\npayload_capture = 65536\n", 2, "from 256 to 16384" },
 		{ "[detect]\nrequests_warning = -3\n", 2, "requests_warning" },
 		{ "[detect]\nrequests_warnin = 3\n", 2, "unknown key" },

@@ -473,6 +473,9 @@ class Bench:
         reads = {m: [] for m in per}
         dl = {"none": [], "empty": [], "ew": []}
         sysc = {m: {"getppid_ns": [], "socket_io_ns": []} for m in per}
+        # egresswatch while a TLS read is open elsewhere on the host (a client
+        # waiting for its answer): the syscall hook looks every thread up
+        sysc["ew_read_open"] = {"getppid_ns": [], "socket_io_ns": []}
 
         def one(mode):
             probe = None
@@ -486,6 +489,14 @@ class Bench:
                 s = self.client("syscalls", LOOPBACK, "18443", nsys)[0]
                 for k in sysc[mode]:
                     sysc[mode][k].append(s[k])
+                if mode == "ew":
+                    # killed inside SSL_read: the thread-exit hook closes its call
+                    reader = self.procs.start(PYTHON, "-c", BLOCKED_READ % (LOOPBACK, 18443))
+                    time.sleep(0.5)
+                    s = self.client("syscalls", LOOPBACK, "18443", nsys)[0]
+                    self.procs.stop(reader, signal.SIGKILL)
+                    for k in s:
+                        sysc["ew_read_open"][k].append(s[k])
                 d = []
                 if mode in dl:
                     for _ in range(downloads):
@@ -566,7 +577,9 @@ class Bench:
             "per_run": nsys, "reps": reps,
             **{k: {m: stats(sysc[m][k]) for m in sysc} for k in ("getppid_ns", "socket_io_ns")},
             "ratio": {k: stats([e / n for n, e in zip(sysc["none"][k], sysc["ew"][k])])
-                      for k in ("getppid_ns", "socket_io_ns")}}
+                      for k in ("getppid_ns", "socket_io_ns")},
+            "ratio_read_open": {k: stats([e / n for n, e in zip(sysc["none"][k], sysc["ew_read_open"][k])])
+                                for k in ("getppid_ns", "socket_io_ns")}}
 
     # ---- 4. churn ----
 
@@ -805,6 +818,15 @@ for fam, addr in ((socket.AF_INET, "%s"), (socket.AF_INET6, "%s")):
 threading.Event().wait()
 """ % (SERVER_V4, SERVER_V6)
 
+# a client waiting for its answer: blocked in SSL_read (the bench server
+# answers nothing until it has a request)
+BLOCKED_READ = r"""
+import socket, ssl
+c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
+s = c.wrap_socket(socket.create_connection(("%s", %d)))
+s.recv(1)
+"""
+
 SOURCE = r"""
 import socket, subprocess, time
 i = 0
@@ -897,6 +919,11 @@ def table(r):
                                     f(sc[k]["ew"]["median"], "{:.0f}"),
                                     f"{f(sc['ratio'][k]['median'])} [{f(sc['ratio'][k]['min'])}]",
                                     "", ""))
+                if "ew_read_open" in sc[k]:
+                    q = sc["ratio_read_open"][k]
+                    L.append(row.format("     same, a TLS read open elsewhere", f(sc[k]["none"]["median"], "{:.0f}"),
+                                        f(sc[k]["ew_read_open"]["median"], "{:.0f}"),
+                                        f"{f(q['median'])} [{f(q['min'])}]", "", ""))
     ch = r.get("churn")
     if ch:
         L.append(f"4. churn, connections/s ({ch['threads']} client threads, {ch['seconds']} s)")
