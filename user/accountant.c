@@ -50,24 +50,11 @@ int accountant_init(struct accountant *a, struct row_table *rows, const struct f
 	return 0;
 }
 
-/* Frees every node of a table; the table stays usable. */
-static void drain(struct hashtab *ht, size_t node_offset)
-{
-	struct ht_iter it;
-	struct ht_node *n;
-
-	ht_iter_init(&it, ht);
-	while ((n = ht_iter_next(&it))) {
-		ht_remove(ht, n);
-		free((char *)n - node_offset);
-	}
-}
-
 void accountant_free(struct accountant *a)
 {
-	drain(&a->flows, offsetof(struct flow_entry, node));
-	drain(&a->released, offsetof(struct cookie_entry, node));
-	drain(&a->cgroups, offsetof(struct cgroup_entry, node));
+	ht_drain(&a->flows, offsetof(struct flow_entry, node));
+	ht_drain(&a->released, offsetof(struct cookie_entry, node));
+	ht_drain(&a->cgroups, offsetof(struct cgroup_entry, node));
 	ht_free(&a->flows);
 	ht_free(&a->released);
 	ht_free(&a->cgroups);
@@ -278,7 +265,7 @@ void accountant_end_pass(struct accountant *a, double now)
 		else
 			f->missing = true;
 	}
-	drain(&a->released, offsetof(struct cookie_entry, node));
+	ht_drain(&a->released, offsetof(struct cookie_entry, node));
 	proccache_prune(&a->procs, now, PROCESS_CACHE_AGE_S);
 	a->pass++;
 }

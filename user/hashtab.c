@@ -49,6 +49,18 @@ void ht_free(struct hashtab *ht)
 	ht->nbuckets = ht->count = 0;
 }
 
+void ht_drain(struct hashtab *ht, size_t node_offset)
+{
+	struct ht_iter it;
+	struct ht_node *n;
+
+	ht_iter_init(&it, ht);
+	while ((n = ht_iter_next(&it))) {
+		ht_remove(ht, n);
+		free((char *)n - node_offset);
+	}
+}
+
 struct ht_node *ht_find(const struct hashtab *ht, const void *key, size_t key_len)
 {
 	uint64_t h = hash_bytes(key, key_len);

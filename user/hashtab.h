@@ -25,6 +25,9 @@ struct hashtab {
 
 int ht_init(struct hashtab *ht);
 void ht_free(struct hashtab *ht); /* frees the buckets, not the nodes */
+/* Frees every node (each malloc'd, its ht_node node_offset bytes in); the
+ * table stays usable. */
+void ht_drain(struct hashtab *ht, size_t node_offset);
 struct ht_node *ht_find(const struct hashtab *ht, const void *key, size_t key_len);
 /* node->key and node->key_len must be set; the key must not be present. */
 int ht_insert(struct hashtab *ht, struct ht_node *node);

@@ -148,18 +148,51 @@ static void conn_closed(struct tls_streams *t, const struct ew_tls_event *ev)
 	stream_free(t, s);
 }
 
+struct process_seen {
+	struct ht_node node;
+	uint32_t tgid;
+	bool gone;
+};
+
+/* Whether process tgid has exited, asked of the kernel once per prune: one
+ * process often holds thousands of streams. */
+static bool process_gone(struct hashtab *seen, uint32_t tgid)
+{
+	struct ht_node *n = ht_find(seen, &tgid, sizeof(tgid));
+	struct process_seen *p;
+	bool gone;
+
+	if (n)
+		return container_of(n, struct process_seen, node)->gone;
+	gone = kill(tgid, 0) && errno == ESRCH;
+	p = malloc(sizeof(*p));
+	if (p) {
+		p->tgid = tgid;
+		p->gone = gone;
+		p->node.key = &p->tgid;
+		p->node.key_len = sizeof(p->tgid);
+		ht_insert(seen, &p->node);
+	}
+	return gone;
+}
+
 void tls_streams_prune(struct tls_streams *t)
 {
+	struct hashtab seen;
 	struct ht_iter it;
 	struct ht_node *n;
 
+	if (ht_init(&seen))
+		return;
 	ht_iter_init(&it, &t->ht);
 	while ((n = ht_iter_next(&it))) {
 		struct stream *s = container_of(n, struct stream, node);
 
-		if (kill(s->key.tgid, 0) && errno == ESRCH)
+		if (process_gone(&seen, s->key.tgid))
 			stream_free(t, s);
 	}
+	ht_drain(&seen, offsetof(struct process_seen, node));
+	ht_free(&seen);
 }
 
 void tls_streams_event(struct tls_streams *t, const struct ew_tls_event *ev, size_t size)

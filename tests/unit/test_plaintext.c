@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "http2.h"
 #include "plaintext.h"
 
@@ -326,6 +328,28 @@ static void same_pointer_in_two_processes_is_two_streams(void **state)
 	assert_int_equal(s->usage[1].input, 19);
 }
 
+/* A process killed mid-stream never calls SSL_free: prune drops the streams of
+ * processes that are gone, and only those. */
+static void prune_drops_the_streams_of_exited_processes(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t self = getpid(), gone;
+	pid_t child = fork();
+
+	if (child == 0)
+		_exit(0);
+	assert_true(child > 0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	gone = child; /* reaped: the pid names no process until it is reused */
+	for (uint64_t conn = 1; conn <= 3; conn++) {
+		event(f, self, conn, EW_TLS_WRITE, 0, chat_request, strlen(chat_request));
+		event(f, gone, conn, EW_TLS_WRITE, 0, chat_request, strlen(chat_request));
+	}
+	assert_int_equal(f->t.ht.count, 6);
+	tls_streams_prune(&f->t);
+	assert_int_equal(f->t.ht.count, 3);
+}
+
 static void short_or_inconsistent_events_are_dropped(void **state)
 {
 	struct fixture *f = *state;
@@ -373,6 +397,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(joined_http2_and_server_sides_are_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_pointer_in_two_processes_is_two_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(short_or_inconsistent_events_are_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(prune_drops_the_streams_of_exited_processes, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests_name("plaintext streams", tests, init_fingerprints, NULL);
