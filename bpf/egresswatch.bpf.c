@@ -68,11 +68,11 @@ static __always_inline void stat_add(__u32 id, __u64 n)
 
 /* Most events wait for user space's next read (it polls at least every
  * 100 ms): a wakeup per event would cost a context switch per packet sample.
- * A ring an eighth full is worth waking the reader for: under connection
+ * A ring a sixteenth full is worth waking the reader for: under connection
  * churn it fills faster than 100 ms. */
 static __always_inline __u64 lazy_wakeup(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > EVENTS_SIZE / 8 ? BPF_RB_FORCE_WAKEUP
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > EVENTS_SIZE / 16 ? BPF_RB_FORCE_WAKEUP
 										: BPF_RB_NO_WAKEUP;
 }
 
@@ -434,7 +434,13 @@ int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	ev->type = EW_EV_TCP_CLOSED;
 	ev->pad = 0;
 	ev->key = key;
-	ev->flow = *f;
+	ev->flow.owner = f->owner;
+	ev->flow.tx_bytes = f->tx_bytes;
+	ev->flow.tx_packets = f->tx_packets;
+	ev->flow.rx_bytes = f->rx_bytes;
+	ev->flow.rx_packets = f->rx_packets;
+	ev->flow.flags = f->flags;
+	ev->flow.samples = f->samples;
 	bpf_map_delete_elem(&flows, &key);
 	bpf_ringbuf_submit(ev, lazy_wakeup());
 	return 0;

@@ -66,11 +66,24 @@ enum ew_event_type {
 	EW_EV_EXEC = 6,          /* a process executed a program: flow.owner.tgid */
 };
 
+/* A flow's counters as events carry them: struct ew_flow without the gap
+ * between its egress and ingress lines, which would cost ring space for
+ * every closed connection. */
+struct ew_flow_final {
+	struct ew_owner owner;
+	__u64 tx_bytes;
+	__u64 tx_packets;
+	__u64 rx_bytes;
+	__u64 rx_packets;
+	__u32 flags;
+	__u32 samples;
+};
+
 struct ew_event {
 	__u32 type;
 	__u32 pad;
 	struct ew_flow_key key;
-	struct ew_flow flow; /* EW_EV_TCP_CLOSED; EW_EV_NEW_OWNER fills flow.owner */
+	struct ew_flow_final flow; /* EW_EV_TCP_CLOSED; EW_EV_NEW_OWNER fills flow.owner */
 };
 
 /* A bounded prefix of a packet's payload, for the names in it (TLS SNI, HTTP

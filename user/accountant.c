@@ -177,6 +177,15 @@ static struct flow_entry *account(struct accountant *a, const struct ew_flow_key
 
 void accountant_event(struct accountant *a, const struct ew_event *ev, double now)
 {
+	struct ew_flow final = {
+		.owner = ev->flow.owner,
+		.tx_bytes = ev->flow.tx_bytes,
+		.tx_packets = ev->flow.tx_packets,
+		.flags = ev->flow.flags,
+		.samples = ev->flow.samples,
+		.rx_bytes = ev->flow.rx_bytes,
+		.rx_packets = ev->flow.rx_packets,
+	};
 	struct cookie_entry *c;
 	struct flow_entry *f;
 
@@ -184,7 +193,7 @@ void accountant_event(struct accountant *a, const struct ew_event *ev, double no
 	case EW_EV_TCP_CLOSED:
 		/* Kept to the end of the pass: the TLS plaintext of its last
 		 * calls, read after this event, still finds its row. */
-		f = account(a, &ev->key, &ev->flow, true, now);
+		f = account(a, &ev->key, &final, true, now);
 		if (f)
 			f->closed = true;
 		break;

@@ -71,6 +71,14 @@ static struct ew_flow flow(uint64_t tx, uint64_t rx)
 	return f;
 }
 
+/* The same counters as a close event carries them. */
+static struct ew_flow_final final(uint64_t tx, uint64_t rx)
+{
+	struct ew_flow f = flow(tx, rx);
+
+	return (struct ew_flow_final){ .owner = f.owner, .tx_bytes = tx, .rx_bytes = rx };
+}
+
 static struct row *the_row(struct fixture *f, const char *host)
 {
 	struct row *r = rows_find(&f->rows, NO_SUCH_PID, host);
@@ -107,7 +115,7 @@ static void close_event_adds_the_last_bytes(void **state)
 	struct fixture *f = *state;
 	struct ew_flow_key k = key(2, IPPROTO_TCP, 1);
 	struct ew_flow v = flow(10, 20);
-	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = k, .flow = flow(30, 70) };
+	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = k, .flow = final(30, 70) };
 	struct row *r;
 
 	accountant_flow(&f->acct, &k, &v, 1.0);
@@ -128,7 +136,7 @@ static void closed_flow_keeps_its_row_to_the_end_of_the_pass(void **state)
 {
 	struct fixture *f = *state;
 	struct ew_flow_key k = key(7, IPPROTO_TCP, 1), unknown = key(8, IPPROTO_TCP, 1);
-	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = k, .flow = flow(10, 900) };
+	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = k, .flow = final(10, 900) };
 	struct row *r;
 
 	accountant_event(&f->acct, &ev, 1.0);
@@ -148,7 +156,7 @@ static void entry_made_again_after_its_close_is_finished(void **state)
 {
 	struct fixture *f = *state;
 	struct ew_flow_key k = key(9, IPPROTO_TCP, 1);
-	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = k, .flow = flow(10, 500) };
+	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = k, .flow = final(10, 500) };
 	struct ew_flow again = flow(0, 60);
 	struct row *r;
 
@@ -165,7 +173,7 @@ static void flow_closed_between_reads_is_counted_whole(void **state)
 {
 	struct fixture *f = *state;
 	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = key(3, IPPROTO_TCP, 2),
-			       .flow = flow(5, 3000) };
+			       .flow = final(5, 3000) };
 	struct row *r;
 
 	accountant_event(&f->acct, &ev, 1.0);
@@ -199,7 +207,7 @@ static void event_after_a_missed_pass_is_not_counted_twice(void **state)
 	struct fixture *f = *state;
 	struct ew_flow_key k = key(5, IPPROTO_TCP, 1);
 	struct ew_flow v = flow(0, 100);
-	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = k, .flow = flow(0, 150) };
+	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = k, .flow = final(0, 150) };
 	struct row *r;
 
 	accountant_flow(&f->acct, &k, &v, 1.0);
