@@ -64,7 +64,7 @@ $(BUILD)/%.o: user/%.c $(wildcard user/*.h) headers/egresswatch.h $(SKELS) | $(B
 egresswatch: $(BUILD)/main.o $(USER_OBJS)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(USER_OBJS)
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(USER_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(USER_OBJS) $(LDLIBS) -lcmocka -o $@
 
 unit-test: $(UNIT_TESTS)

@@ -175,24 +175,31 @@ static struct flow_entry *account(struct accountant *a, const struct ew_flow_key
 	return f;
 }
 
+/* A close event's counters in the map's layout. */
+static struct ew_flow flow_of_final(const struct ew_flow_final *e)
+{
+	return (struct ew_flow){
+		.owner = e->owner,
+		.tx_bytes = e->tx_bytes,
+		.tx_packets = e->tx_packets,
+		.flags = e->flags,
+		.samples = e->samples,
+		.rx_bytes = e->rx_bytes,
+		.rx_packets = e->rx_packets,
+	};
+}
+
 void accountant_event(struct accountant *a, const struct ew_event *ev, double now)
 {
-	struct ew_flow final = {
-		.owner = ev->flow.owner,
-		.tx_bytes = ev->flow.tx_bytes,
-		.tx_packets = ev->flow.tx_packets,
-		.flags = ev->flow.flags,
-		.samples = ev->flow.samples,
-		.rx_bytes = ev->flow.rx_bytes,
-		.rx_packets = ev->flow.rx_packets,
-	};
 	struct cookie_entry *c;
 	struct flow_entry *f;
+	struct ew_flow final;
 
 	switch (ev->type) {
 	case EW_EV_TCP_CLOSED:
 		/* Kept to the end of the pass: the TLS plaintext of its last
 		 * calls, read after this event, still finds its row. */
+		final = flow_of_final(&ev->flow);
 		f = account(a, &ev->key, &final, true, now);
 		if (f)
 			f->closed = true;

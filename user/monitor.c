@@ -250,13 +250,14 @@ void monitor_consume(struct monitor *m)
 void monitor_wait(struct monitor *m, double deadline)
 {
 	while (!monitor_exiting && !monitor_reload) {
-		double left = deadline - monotonic_now();
+		double left;
 
+		m->events_now = monotonic_now();
+		left = deadline - m->events_now;
 		if (left <= 0)
 			return;
 		/* EINTR from a signal ends the wait early; the flag says why.
 		 * Most events come without a wakeup: read them every 100 ms. */
-		m->events_now = monotonic_now();
 		ring_buffer__poll(m->loader.rb, left > POLL_S ? POLL_S * 1000 : (int)(left * 1000) + 1);
 		monitor_consume(m);
 	}

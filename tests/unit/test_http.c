@@ -14,6 +14,7 @@
 #include <zlib.h>
 #include "http1.h"
 #include "http2.h"
+#include "usage_assert.h"
 
 #define SEEN_MAX 8
 
@@ -68,18 +69,6 @@ static void on_response(void *ctx, struct exchange *x)
 static struct h1_sink recording(struct recorder *r)
 {
 	return (struct h1_sink){ on_request, on_response, r };
-}
-
-#define NONE UINT64_MAX /* a count the response did not give */
-
-static void assert_usage(const struct usage *u, uint64_t in, uint64_t out)
-{
-	assert_int_equal(u->has_input, in != NONE);
-	if (in != NONE)
-		assert_int_equal(u->input, in);
-	assert_int_equal(u->has_output, out != NONE);
-	if (out != NONE)
-		assert_int_equal(u->output, out);
 }
 
 static void assert_same_record(const struct recorder *a, const struct recorder *b)

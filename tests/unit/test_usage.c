@@ -14,21 +14,10 @@
 #include <zlib.h>
 #include "body.h"
 #include "exchange.h"
-
-#define NONE UINT64_MAX /* a count the body does not give */
+#include "usage_assert.h"
 
 static const char JSON[] = "application/json";
 static const char SSE[] = "text/event-stream; charset=utf-8";
-
-static void assert_usage(const struct usage *u, uint64_t in, uint64_t out)
-{
-	assert_int_equal(u->has_input, in != NONE);
-	if (in != NONE)
-		assert_int_equal(u->input, in);
-	assert_int_equal(u->has_output, out != NONE);
-	if (out != NONE)
-		assert_int_equal(u->output, out);
-}
 
 /* The usage of a body fed in pieces of piece bytes (0: whole). */
 static struct usage usage_of(const char *type, const char *encoding, const void *data, size_t len,
