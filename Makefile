@@ -18,7 +18,7 @@ CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -s
 	  -DEW_VERSION='"$(VERSION)"' -Iheaders -Iuser -I$(BUILD) \
 	  $(shell $(PKG_CONFIG) --cflags $(LIBS))
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS)) -lelf -lz -lm
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Iheaders -Wall
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Iheaders -Wall
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer

@@ -155,10 +155,18 @@ int ew_sendmsg6(struct bpf_sock_addr *ctx)
 struct packet {
 	__u64 payload;     /* transport payload bytes */
 	__u32 payload_off; /* offset of the payload in the skb */
+	__u32 seq;         /* TCP: sequence number of the first payload byte */
 	__u8 peer[16];
 	__u16 peer_port;
 	__u8 proto;
+	__u8 syn;          /* TCP: a SYN, whose sequence number comes before the data's */
 };
+
+/* The part of a TCP header read here: ports, sequence number, data offset,
+ * flags. A UDP header's ports are its first 4 bytes. */
+#define TCP_HEAD 14
+#define UDP_HEAD 4
+#define TCP_FLAG_SYN 0x02
 
 /* skb->data is at the network header on both cgroup_skb hooks. Returns the
  * offset of the transport header, or -1 for anything but TCP and UDP. */
@@ -197,12 +205,20 @@ static __always_inline int parse_ip(struct __sk_buff *skb, bool egress, struct p
 	return -1;
 }
 
-/* The peer's port and the payload, once the transport header is known;
- * -1 for a packet shorter than its headers. */
+/* The peer's port, the payload and, for TCP, where the payload sits in the
+ * stream, from the transport header th (TCP_HEAD bytes for TCP, UDP_HEAD for
+ * UDP) at offset thoff. -1 for a packet shorter than its headers. */
 static __always_inline int set_payload(struct __sk_buff *skb, bool egress, struct packet *p,
-				       __u32 thoff, __u32 thlen, const __u16 ports[2])
+				       __u32 thoff, const __u8 *th)
 {
-	p->peer_port = bpf_ntohs(egress ? ports[1] : ports[0]);
+	__u32 thlen = 8;
+
+	p->peer_port = egress ? (th[2] << 8 | th[3]) : (th[0] << 8 | th[1]);
+	if (p->proto == IPPROTO_TCP) {
+		thlen = (th[12] >> 4) * 4;
+		p->syn = !!(th[13] & TCP_FLAG_SYN);
+		p->seq = bpf_ntohl(*(__u32 *)(th + 4)) + p->syn; /* data starts after the SYN */
+	}
 	if (skb->len < thoff + thlen)
 		return -1;
 	p->payload = skb->len - thoff - thlen;
@@ -217,8 +233,8 @@ static __always_inline int set_payload(struct __sk_buff *skb, bool egress, struc
 static __always_inline int parse_direct(struct __sk_buff *skb, bool egress, struct packet *p)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
-	__u32 thoff, thlen;
-	__u16 *ports;
+	__u32 thoff;
+	__u8 *th;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = data;
@@ -244,39 +260,33 @@ static __always_inline int parse_direct(struct __sk_buff *skb, bool egress, stru
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return -1;
 	thoff &= 0xff; /* at most 60 for IPv4: keeps the verifier's bounds small */
-	ports = data + thoff;
-	if ((void *)ports + 20 > end)
+	th = data + thoff;
+	if ((void *)th + TCP_HEAD > end)
 		return 1;
-	thlen = p->proto == IPPROTO_TCP ? (((__u8 *)ports)[12] >> 4) * 4 : 8;
-	return set_payload(skb, egress, p, thoff, thlen, ports);
+	return set_payload(skb, egress, p, thoff, th);
 }
 
 static __always_inline int parse_packet(struct __sk_buff *skb, bool egress, struct packet *p)
 {
 	int direct = parse_direct(skb, egress, p);
-	__u16 ports[2];
-	int thoff, thlen;
+	__u8 th[TCP_HEAD] __attribute__((aligned(4))); /* read as words below */
+	int thoff;
 
 	if (direct <= 0)
 		return direct;
 	thoff = parse_ip(skb, egress, p);
-
 	if (thoff < 0)
 		return -1;
 	if (p->proto == IPPROTO_TCP) {
-		__u8 doff;
-
-		if (bpf_skb_load_bytes(skb, thoff + 12, &doff, 1))
+		if (bpf_skb_load_bytes(skb, thoff, th, TCP_HEAD))
 			return -1;
-		thlen = (doff >> 4) * 4;
 	} else if (p->proto == IPPROTO_UDP) {
-		thlen = 8;
+		if (bpf_skb_load_bytes(skb, thoff, th, UDP_HEAD))
+			return -1;
 	} else {
 		return -1;
 	}
-	if (bpf_skb_load_bytes(skb, thoff, ports, sizeof(ports)))
-		return -1;
-	return set_payload(skb, egress, p, thoff, thlen, ports);
+	return set_payload(skb, egress, p, thoff, th);
 }
 
 static __always_inline struct ew_flow *flow_for(struct ew_flow_key *key, struct ew_owner *owner,
@@ -345,6 +355,42 @@ static __always_inline void sample_client(struct __sk_buff *skb, const struct pa
 		f->flags |= EW_FLOW_HELLO_CONTINUES;
 }
 
+/* The largest TCP window (65535 << 14): a segment further ahead than this is
+ * not one the stack would take. */
+#define MAX_TCP_ADVANCE (1 << 30)
+
+/* A TCP direction counts how far its stream has advanced, so that each byte
+ * counts once: a retransmission, or a segment the stack drops after this hook
+ * and gets again, adds nothing. Counting starts at the SYN or, for a flow first
+ * seen mid-stream, at its first data segment. Segments without data (ACKs,
+ * FINs, keepalives) are left out: they move no data, and the sequence numbers
+ * after a FIN and of a keepalive are one off the data's. A segment past a hole
+ * counts the hole too, which TCP fills before the stream goes on. *bytes is
+ * the stream position, updated by compare-and-swap because two CPUs may see
+ * segments of one flow at once; a CPU that loses three times leaves its bytes
+ * to the flow's next data segment, whose end covers them. */
+static __always_inline void count_stream(__u64 *bytes, __u64 *seq_base, const struct packet *p)
+{
+	__u32 end = p->seq + (__u32)p->payload;
+	__u64 base = *seq_base;
+
+	if (!p->payload && !p->syn)
+		return;
+	if (!(base & EW_SEQ_KNOWN)) {
+		__sync_val_compare_and_swap(seq_base, base, EW_SEQ_KNOWN | p->seq);
+		base = *seq_base;
+	}
+	for (int i = 0; i < 3; i++) {
+		__u64 old = *bytes;
+		__s32 ahead = end - ((__u32)base + (__u32)old);
+
+		if (ahead <= 0 || ahead > MAX_TCP_ADVANCE)
+			return;
+		if (__sync_val_compare_and_swap(bytes, old, old + ahead) == old)
+			return;
+	}
+}
+
 static __always_inline int count(struct __sk_buff *skb, bool egress)
 {
 	struct bpf_sock *sk = skb->sk;
@@ -354,7 +400,6 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 	struct ew_flow *f;
 	bool closed;
 	__u32 state;
-	__u64 segs;
 
 	if (!sk)
 		return 1;
@@ -381,18 +426,15 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 		}
 		return 1;
 	}
-	segs = skb->gso_segs ? skb->gso_segs : 1;
 	if (egress && p.proto == IPPROTO_TCP && p.payload)
 		sample_client(skb, &p, &key, f, owner->tgid, f->tx_bytes);
 	else if (!egress && p.proto == IPPROTO_UDP && p.peer_port == 53)
 		sample(skb, &p, &key, owner->tgid, f->rx_bytes, EW_EV_SAMPLE_DNS);
-	if (egress) {
-		__sync_fetch_and_add(&f->tx_bytes, p.payload);
-		__sync_fetch_and_add(&f->tx_packets, segs);
-	} else {
-		__sync_fetch_and_add(&f->rx_bytes, p.payload);
-		__sync_fetch_and_add(&f->rx_packets, segs);
-	}
+	if (p.proto == IPPROTO_TCP)
+		count_stream(egress ? &f->tx_bytes : &f->rx_bytes,
+			     egress ? &f->tx_seq_base : &f->rx_seq_base, &p);
+	else
+		__sync_fetch_and_add(egress ? &f->tx_bytes : &f->rx_bytes, p.payload);
 	return 1;
 }
 
@@ -436,9 +478,7 @@ int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	ev->key = key;
 	ev->flow.owner = f->owner;
 	ev->flow.tx_bytes = f->tx_bytes;
-	ev->flow.tx_packets = f->tx_packets;
 	ev->flow.rx_bytes = f->rx_bytes;
-	ev->flow.rx_packets = f->rx_packets;
 	ev->flow.flags = f->flags;
 	ev->flow.samples = f->samples;
 	bpf_map_delete_elem(&flows, &key);

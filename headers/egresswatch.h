@@ -36,19 +36,24 @@ struct ew_flow_key {
 
 struct ew_flow {
 	struct ew_owner owner;
-	/* Written by the egress hook. Counts are transport payload, no IP or
-	 * TCP/UDP headers, and wire segments (GSO/GRO aggregates count as many). */
+	/* Written by the egress hook. Bytes are transport payload, no IP or
+	 * TCP/UDP headers. TCP counts each byte of the stream once: a
+	 * retransmission adds nothing. */
 	__u64 tx_bytes;
-	__u64 tx_packets;
-	__u32 flags;      /* EW_FLOW_* */
-	__u32 samples;    /* payload samples sent to user space */
+	__u64 tx_seq_base; /* TCP: EW_SEQ_KNOWN | sequence number of byte 0 */
+	__u32 flags;       /* EW_FLOW_* */
+	__u32 samples;     /* payload samples sent to user space */
 	/* Written by the ingress hook, often on another CPU: a cache line away
 	 * from the egress counters, so that the two CPUs do not pass one line
 	 * back and forth on every packet. */
 	__u8 rx_line_gap[64];
 	__u64 rx_bytes;
-	__u64 rx_packets;
+	__u64 rx_seq_base;
 };
+
+/* A TCP direction's first sequence number was seen: its byte count is the
+ * distance its stream has advanced from there. */
+#define EW_SEQ_KNOWN (1ull << 32)
 
 /* The socket reached TCP_CLOSE but the close event could not be queued (ring
  * buffer full): user space finalizes the flow at its next pass over the map. */
@@ -72,9 +77,7 @@ enum ew_event_type {
 struct ew_flow_final {
 	struct ew_owner owner;
 	__u64 tx_bytes;
-	__u64 tx_packets;
 	__u64 rx_bytes;
-	__u64 rx_packets;
 	__u32 flags;
 	__u32 samples;
 };

@@ -8,7 +8,7 @@ PACKAGES="
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libjansson-dev libinih-dev libncurses-dev libcap-dev libnghttp2-dev libsodium-dev
   libcmocka-dev valgrind
-  iproute2 procps curl openssl ca-certificates python3 python3-pytest
+  iproute2 nftables procps curl openssl ca-certificates python3 python3-pytest
   tmux dnsmasq-base gnutls-bin nodejs
   prometheus prometheus-node-exporter python3-yaml systemd
   iperf3 nethogs libssl-dev

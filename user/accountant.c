@@ -181,11 +181,9 @@ static struct ew_flow flow_of_final(const struct ew_flow_final *e)
 	return (struct ew_flow){
 		.owner = e->owner,
 		.tx_bytes = e->tx_bytes,
-		.tx_packets = e->tx_packets,
 		.flags = e->flags,
 		.samples = e->samples,
 		.rx_bytes = e->rx_bytes,
-		.rx_packets = e->rx_packets,
 	};
 }
 
