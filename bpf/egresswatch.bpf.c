@@ -363,8 +363,8 @@ static __always_inline void sample_client(struct __sk_buff *skb, const struct pa
  * counts once: a retransmission, or a segment the stack drops after this hook
  * and gets again, adds nothing. Counting starts at the SYN or, for a flow first
  * seen mid-stream, at its first data segment. Segments without data (ACKs,
- * FINs, keepalives) are left out: they move no data, and the sequence numbers
- * after a FIN and of a keepalive are one off the data's. A segment past a hole
+ * FINs, keepalives) never get here: the sequence numbers after a FIN and of a
+ * keepalive are one off the data's. A segment past a hole
  * counts the hole too, which TCP fills before the stream goes on. *bytes is
  * the stream position, updated by compare-and-swap because two CPUs may see
  * segments of one flow at once; a CPU that loses three times leaves its bytes
@@ -374,8 +374,6 @@ static __always_inline void count_stream(__u64 *bytes, __u64 *seq_base, const st
 	__u32 end = p->seq + (__u32)p->payload;
 	__u64 base = *seq_base;
 
-	if (!p->payload && !p->syn)
-		return;
 	if (!(base & EW_SEQ_KNOWN)) {
 		__sync_val_compare_and_swap(seq_base, base, EW_SEQ_KNOWN | p->seq);
 		base = *seq_base;
@@ -411,6 +409,10 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 	if (!owner)
 		return 1; /* not an outbound socket: nothing of ours */
 	if (parse_packet(skb, egress, &p))
+		return 1;
+	/* An ACK, FIN or RST carries no data: nothing to count or sample, and
+	 * it is half the packets of a bulk transfer (the other direction's). */
+	if (p.proto == IPPROTO_TCP && !p.payload && !p.syn)
 		return 1;
 	key.cookie = bpf_get_socket_cookie(skb);
 	__builtin_memcpy(key.peer, p.peer, sizeof(key.peer));
