@@ -98,6 +98,10 @@ int catalog_init_builtin(struct catalog *c)
 	return 0;
 }
 
+/* Longer paths and names are none of the catalog's. */
+#define PATH_MATCH_MAX 2048
+#define HOST_MATCH_MAX 256
+
 /* '*' matches one or more characters other than stop; everything else matches
  * itself, case-insensitively for host names. Iterative with one backtrack
  * point per star segment, so hostile names cannot make it exponential. */
@@ -128,42 +132,59 @@ static bool glob_match(const char *p, const char *s, char stop, bool fold)
 	return *p == '\0';
 }
 
-bool host_pattern_match(const char *pattern, const char *name)
+/* A fully qualified "api.openai.com." is the same host: the name without its
+ * last dot, in buf when it had one. */
+static const char *unqualified(const char *name, char buf[HOST_MATCH_MAX])
 {
 	size_t n = strlen(name);
-	char buf[256];
 
-	/* A fully qualified "api.openai.com." is the same host. */
-	if (n && name[n - 1] == '.' && n < sizeof(buf)) {
-		memcpy(buf, name, n - 1);
+	if (!n || name[n - 1] != '.' || n >= HOST_MATCH_MAX)
+		return name;
+	memcpy(buf, name, n - 1);
+	buf[n - 1] = '\0';
+	return buf;
+}
+
+bool host_pattern_match(const char *pattern, const char *name)
+{
+	char buf[HOST_MATCH_MAX];
+
+	return glob_match(pattern, unqualified(name, buf), '.', true);
+}
+
+/* The path as endpoints are matched: no query or fragment, and
+ * "/v1/chat/completions/" is the same endpoint as without the last '/'.
+ * false for a path too long to be one. */
+static bool endpoint_path(const char *path, char buf[PATH_MATCH_MAX])
+{
+	size_t n = strcspn(path, "?#");
+
+	if (n >= PATH_MATCH_MAX)
+		return false;
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	if (n > 1 && buf[n - 1] == '/')
 		buf[n - 1] = '\0';
-		name = buf;
-	}
-	return glob_match(pattern, name, '.', true);
+	return true;
 }
 
 bool path_pattern_match(const char *pattern, const char *path)
 {
-	size_t n = strcspn(path, "?#");
-	char buf[2048];
+	char buf[PATH_MATCH_MAX];
 
-	if (n >= sizeof(buf))
-		return false;
-	memcpy(buf, path, n);
-	buf[n] = '\0';
-	/* "/v1/chat/completions/" is the same endpoint. */
-	if (n > 1 && buf[n - 1] == '/')
-		buf[n - 1] = '\0';
-	return glob_match(pattern, buf, '/', false);
+	return endpoint_path(path, buf) && glob_match(pattern, buf, '/', false);
 }
 
 const struct endpoint *catalog_match_host(const struct catalog *c, const char *name)
 {
+	char buf[HOST_MATCH_MAX];
+
+	name = unqualified(name, buf);
 	/* Entries from the configuration come last but win: an override or a
 	 * more specific internal gateway. */
 	for (size_t i = c->count; i-- > 0;)
 		for (size_t j = 0; j < c->entries[i].nhosts; j++)
-			if (host_pattern_match(c->entries[i].hosts[j], name))
+			if (glob_match(c->entries[i].hosts[j], name, '.', true))
 				return &c->entries[i];
 	return NULL;
 }
@@ -177,24 +198,30 @@ const struct endpoint *catalog_match_addr(const struct catalog *c, const uint8_t
 	return NULL;
 }
 
-static bool any_path(char **paths, size_t n, const char *path)
+static bool any_path(char **paths, size_t n, const char *endpoint)
 {
 	for (size_t i = 0; i < n; i++)
-		if (path_pattern_match(paths[i], path))
+		if (glob_match(paths[i], endpoint, '/', false))
 			return true;
 	return false;
 }
 
+/* Made once per request, not once per pattern: every request to a host
+ * outside the catalog is checked against every entry's paths. */
 bool catalog_llm_path(const struct catalog *c, const char *path, bool *batch)
 {
+	char endpoint[PATH_MATCH_MAX];
+
+	if (!endpoint_path(path, endpoint))
+		return false;
 	for (size_t i = 0; i < c->count; i++) {
 		const struct endpoint *e = &c->entries[i];
 
-		if (any_path(e->batch_paths, e->nbatch_paths, path)) {
+		if (any_path(e->batch_paths, e->nbatch_paths, endpoint)) {
 			*batch = true;
 			return true;
 		}
-		if (any_path(e->paths, e->npaths, path)) {
+		if (any_path(e->paths, e->npaths, endpoint)) {
 			*batch = false;
 			return true;
 		}
