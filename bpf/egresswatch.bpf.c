@@ -361,14 +361,14 @@ static __always_inline void sample_client(struct __sk_buff *skb, const struct pa
 
 /* A TCP direction counts how far its stream has advanced, so that each byte
  * counts once: a retransmission, or a segment the stack drops after this hook
- * and gets again, adds nothing. Counting starts at the SYN or, for a flow first
- * seen mid-stream, at its first data segment. Segments without data (ACKs,
- * FINs, keepalives) never get here: the sequence numbers after a FIN and of a
- * keepalive are one off the data's. A segment past a hole
- * counts the hole too, which TCP fills before the stream goes on. *bytes is
- * the stream position, updated by compare-and-swap because two CPUs may see
- * segments of one flow at once; a CPU that loses three times leaves its bytes
- * to the flow's next data segment, whose end covers them. */
+ * and gets again, adds nothing. Counting starts at the SYN or, for a flow
+ * first seen mid-stream, at its first data segment. Segments without data
+ * (ACKs, FINs, keepalives) never get here: the sequence numbers after a FIN
+ * and of a keepalive are one off the data's. A segment past a hole counts the
+ * hole too, which TCP fills before the stream goes on. *bytes is the stream
+ * position, updated by compare-and-swap because two CPUs may see segments of
+ * one flow at once; a CPU that loses three times leaves its bytes to the
+ * flow's next data segment, whose end covers them. */
 static __always_inline void count_stream(__u64 *bytes, __u64 *seq_base, const struct packet *p)
 {
 	__u32 end = p->seq + (__u32)p->payload;
