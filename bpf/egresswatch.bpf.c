@@ -346,6 +346,8 @@ static __always_inline void sample_client(struct __sk_buff *skb, const struct pa
 
 	if (f->samples >= 2 || (f->samples == 1 && !(f->flags & EW_FLOW_HELLO_CONTINUES)))
 		return;
+	if (offset < f->tx_bytes)
+		return; /* a retransmission: its data was sampled, or passed unsampled */
 	f->samples++;
 	s = sample(skb, p, key, tgid, offset, EW_EV_SAMPLE_CLIENT);
 	if (!s || f->samples != 1 || s->len < 5 || s->data[0] != 0x16)
@@ -369,18 +371,25 @@ static __always_inline void sample_client(struct __sk_buff *skb, const struct pa
  * position, updated by compare-and-swap because two CPUs may see segments of
  * one flow at once; a CPU that loses three times leaves its bytes to the
  * flow's next data segment, whose end covers them. */
-static __always_inline void count_stream(__u64 *bytes, __u64 *seq_base, const struct packet *p)
+/* The sequence number of the direction's byte 0, set by its first segment. */
+static __always_inline __u32 stream_base(__u64 *seq_base, const struct packet *p)
 {
-	__u32 end = p->seq + (__u32)p->payload;
 	__u64 base = *seq_base;
 
 	if (!(base & EW_SEQ_KNOWN)) {
 		__sync_val_compare_and_swap(seq_base, base, EW_SEQ_KNOWN | p->seq);
 		base = *seq_base;
 	}
+	return base;
+}
+
+static __always_inline void count_stream(__u64 *bytes, __u32 base, const struct packet *p)
+{
+	__u32 end = p->seq + (__u32)p->payload;
+
 	for (int i = 0; i < 3; i++) {
 		__u64 old = *bytes;
-		__s32 ahead = end - ((__u32)base + (__u32)old);
+		__s32 ahead = end - (base + (__u32)old);
 
 		if (ahead <= 0 || ahead > MAX_TCP_ADVANCE)
 			return;
@@ -428,15 +437,19 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 		}
 		return 1;
 	}
-	if (egress && p.proto == IPPROTO_TCP && p.payload)
-		sample_client(skb, &p, &key, f, owner->tgid, f->tx_bytes);
-	else if (!egress && p.proto == IPPROTO_UDP && p.peer_port == 53)
+	if (p.proto == IPPROTO_TCP) {
+		__u32 base = stream_base(egress ? &f->tx_seq_base : &f->rx_seq_base, &p);
+
+		/* the segment's stream offset comes from its sequence number:
+		 * a retransmitted first segment is not taken for the second */
+		if (egress && p.payload)
+			sample_client(skb, &p, &key, f, owner->tgid, (__u32)(p.seq - base));
+		count_stream(egress ? &f->tx_bytes : &f->rx_bytes, base, &p);
+		return 1;
+	}
+	if (!egress && p.peer_port == 53)
 		sample(skb, &p, &key, owner->tgid, f->rx_bytes, EW_EV_SAMPLE_DNS);
-	if (p.proto == IPPROTO_TCP)
-		count_stream(egress ? &f->tx_bytes : &f->rx_bytes,
-			     egress ? &f->tx_seq_base : &f->rx_seq_base, &p);
-	else
-		__sync_fetch_and_add(egress ? &f->tx_bytes : &f->rx_bytes, p.payload);
+	__sync_fetch_and_add(egress ? &f->tx_bytes : &f->rx_bytes, p.payload);
 	return 1;
 }
 

@@ -96,7 +96,7 @@ struct ew_event {
 struct ew_sample {
 	__u32 type;
 	__u32 len;      /* bytes of data used */
-	__u64 offset;   /* stream offset of data[0]: payload sent before this packet */
+	__u64 offset;   /* stream offset of data[0] (TCP: from its sequence number) */
 	struct ew_flow_key key;
 	__u32 tgid;     /* owner of the socket */
 	__u32 pad;

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,37 @@ def wait_for(predicate, timeout, what):
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextmanager
+def acks_dropped(ns, field, port):
+    """Inside the block, the namespace ns drops the packets it receives on the
+    TCP port (field: "sport" or "dport") that carry neither data (no PSH) nor
+    a SYN, FIN or RST: the far end's acknowledgements. Its peer then resends
+    data the other side already has. The table goes with the namespace if the
+    test fails inside the block."""
+    rule = f"""table inet ew_test {{
+    chain input {{
+        type filter hook input priority 0;
+        tcp {field} {port} tcp flags & (syn | fin | rst | psh) == 0 drop
+    }}
+}}"""
+    run("ip", "netns", "exec", ns, "nft", "-f", "-", input=rule)
+    try:
+        yield
+    finally:
+        run("ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "ew_test", check=False)
+
+
+def snmp(ns, counter):
+    """A TCP counter of the namespace ns, from /proc/net/snmp or netstat."""
+    for table in ("/proc/net/snmp", "/proc/net/netstat"):
+        lines = run("ip", "netns", "exec", ns, "cat", table).stdout.splitlines()
+        for names, values in zip(lines[::2], lines[1::2]):
+            fields = dict(zip(names.split()[1:], values.split()[1:]))
+            if counter in fields:
+                return int(fields[counter])
+    raise KeyError(counter)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,8 +2,10 @@
 configured CIDRs, and their order of trust behind one shared address."""
 import os
 import struct
+import subprocess
+import time
 
-from conftest import DNS_SERVER, PYTHON, SERVER_V4, SERVER_V4_OTHER, client
+from conftest import DNS_SERVER, PYTHON, SERVER_V4, SERVER_V4_OTHER, acks_dropped, client, snmp
 
 
 def finish(p, timeout=60):
@@ -165,3 +167,38 @@ s.close()
         row = ew.settled(pid)["api.anthropic.com"]
         assert (row["provider"], row["classified_by"], row["tx_bytes_total"]) == \
             ("anthropic", "sni", size)
+
+
+def test_retransmitted_first_segment_is_not_taken_for_the_second(netns, procs, server, egresswatch):
+    """The first segment of a ClientHello in two is resent before the second
+    is sent (the server's acknowledgements are dropped meanwhile): the SNI is
+    still read from the two segments in stream order."""
+    server("sink", port=9001)
+    ew = egresswatch("-d", "0.5")
+    hello = client_hello("api.anthropic.com", 1500)
+    payload = b"\x16\x03\x01" + struct.pack("!H", len(hello)) + hello
+    script = f"""
+import socket, sys, time
+s = socket.create_connection(({SERVER_V4!r}, 9001))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+print("connected", flush=True)
+sys.stdin.readline()
+data = {payload!r}
+s.sendall(data[:700])
+time.sleep(1.0)   # the first segment is resent at about 0.2 and 0.6 s
+s.sendall(data[700:])
+s.close()
+"""
+    p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", script,
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline() == b"connected\n"
+    retransmitted = snmp(netns.client, "RetransSegs")
+    with acks_dropped(netns.client, "sport", 9001):
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        time.sleep(0.9)
+    assert p.wait(timeout=60) == 0
+    assert snmp(netns.client, "RetransSegs") > retransmitted
+    row = ew.settled(p.pid)["api.anthropic.com"]
+    assert (row["provider"], row["classified_by"], row["tx_bytes_total"]) == \
+        ("anthropic", "sni", len(payload))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (EGRESSWATCH, PEERS, PYTHON, SERVER_V4, SERVER_V6, client, run,
-                      wait_for)
+from conftest import (EGRESSWATCH, PEERS, PYTHON, SERVER_V4, SERVER_V6, acks_dropped, client,
+                      run, snmp, wait_for)
 
 
 def finish(p, timeout=120):
@@ -172,27 +172,6 @@ assert got == 777777
     assert row["tx_bytes_total"] == len("GET 777777\n")
 
 
-# Every packet of the TCP flow on port PORT from the far end that carries
-# neither data (no PSH) nor a SYN, FIN or RST: its acknowledgements.
-DROP_ACKS = """table inet ew_test {{
-    chain input {{
-        type filter hook input priority 0;
-        tcp {field} {port} tcp flags & (syn | fin | rst | psh) == 0 drop
-    }}
-}}"""
-
-
-def snmp(netns, ns, counter):
-    """A TCP counter of the namespace ns, from /proc/net/snmp or netstat."""
-    for table in ("/proc/net/snmp", "/proc/net/netstat"):
-        lines = run("ip", "netns", "exec", ns, "cat", table).stdout.splitlines()
-        for names, values in zip(lines[::2], lines[1::2]):
-            fields = dict(zip(names.split()[1:], values.split()[1:]))
-            if counter in fields:
-                return int(fields[counter])
-    raise KeyError(counter)
-
-
 @pytest.mark.parametrize("direction", ["download", "upload"])
 def test_retransmitted_bytes_count_once(netns, procs, server, egresswatch, direction):
     """The far end's acknowledgements are dropped for the first 0.7 s of the
@@ -201,11 +180,11 @@ def test_retransmitted_bytes_count_once(netns, procs, server, egresswatch, direc
     size = 300_000
     if direction == "download":  # the server retransmits: acks dropped on its side
         srv = server("plain", port=9000)
-        rule_ns, rule = netns.server, DROP_ACKS.format(field="dport", port=9000)
+        rule_ns, rule = netns.server, ("dport", 9000)
         send = "s.sendall(b'GET %d\\n' % size)"
     else:  # the client retransmits: the server's acks dropped on the client's side
         srv = server("sink", port=9000)
-        rule_ns, rule = netns.client, DROP_ACKS.format(field="sport", port=9000)
+        rule_ns, rule = netns.client, ("sport", 9000)
         send = "s.sendall(b'z' * size); s.shutdown(socket.SHUT_WR)"
     ew = egresswatch()
     script = f"""
@@ -221,11 +200,10 @@ while s.recv(65536):
     p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", script,
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stdout.readline() == b"connected\n"
-    run("ip", "netns", "exec", rule_ns, "nft", "-f", "-", input=rule)
-    p.stdin.write(b"go\n")
-    p.stdin.flush()
-    time.sleep(0.7)
-    run("ip", "netns", "exec", rule_ns, "nft", "delete", "table", "inet", "ew_test")
+    with acks_dropped(rule_ns, *rule):
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        time.sleep(0.7)
     assert p.wait(timeout=60) == 0
     row = ew.settled(p.pid)[SERVER_V4]
     record, = wait_for(srv.records, 10, "the server's log")
@@ -238,9 +216,9 @@ while s.recv(65536):
     # the sender did retransmit: the client got duplicates (download) or
     # resent segments (upload)
     if direction == "download":
-        assert snmp(netns, netns.client, "TCPDSACKOldSent") > 0
+        assert snmp(netns.client, "TCPDSACKOldSent") > 0
     else:
-        assert snmp(netns, netns.client, "RetransSegs") > 0
+        assert snmp(netns.client, "RetransSegs") > 0
 
 
 def test_stop_detaches_everything(procs, egresswatch):
