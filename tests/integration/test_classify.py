@@ -3,9 +3,9 @@ configured CIDRs, and their order of trust behind one shared address."""
 import os
 import struct
 import subprocess
-import time
 
-from conftest import DNS_SERVER, PYTHON, SERVER_V4, SERVER_V4_OTHER, acks_dropped, client, snmp
+from conftest import (DNS_SERVER, PYTHON, SERVER_V4, SERVER_V4_OTHER, acks_dropped, client, snmp,
+                      wait_for)
 
 
 def finish(p, timeout=60):
@@ -185,7 +185,7 @@ print("connected", flush=True)
 sys.stdin.readline()
 data = {payload!r}
 s.sendall(data[:700])
-time.sleep(1.0)   # the first segment is resent at about 0.2 and 0.6 s
+sys.stdin.readline()  # once the first segment was resent
 s.sendall(data[700:])
 s.close()
 """
@@ -196,7 +196,10 @@ s.close()
     with acks_dropped(netns.client, "sport", 9001):
         p.stdin.write(b"go\n")
         p.stdin.flush()
-        time.sleep(0.9)
+        wait_for(lambda: snmp(netns.client, "RetransSegs") > retransmitted, 30,
+                 "the first segment to be resent")
+        p.stdin.write(b"more\n")
+        p.stdin.flush()
     assert p.wait(timeout=60) == 0
     assert snmp(netns.client, "RetransSegs") > retransmitted
     row = ew.settled(p.pid)["api.anthropic.com"]
