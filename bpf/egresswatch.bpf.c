@@ -269,7 +269,8 @@ static __always_inline int parse_direct(struct __sk_buff *skb, bool egress, stru
 static __always_inline int parse_packet(struct __sk_buff *skb, bool egress, struct packet *p)
 {
 	int direct = parse_direct(skb, egress, p);
-	__u8 th[TCP_HEAD] __attribute__((aligned(4))); /* read as words below */
+	/* zeroed: UDP loads only UDP_HEAD bytes of it */
+	__u8 th[TCP_HEAD] __attribute__((aligned(4))) = {};
 	int thoff;
 
 	if (direct <= 0)
@@ -357,9 +358,13 @@ static __always_inline void sample_client(struct __sk_buff *skb, const struct pa
 		f->flags |= EW_FLOW_HELLO_CONTINUES;
 }
 
-/* The largest TCP window (65535 << 14): a segment further ahead than this is
- * not one the stack would take. */
-#define MAX_TCP_ADVANCE (1 << 30)
+/* How far past the counted position a segment may end and still count. The
+ * receive hook runs before TCP checks the window, so a forged or stray
+ * segment must not move the position by much: 16 MiB is above the windows of
+ * default buffer settings (tcp_rmem's 6 MiB). A real segment further ahead,
+ * behind a hole larger than this, is left out and its bytes are counted by
+ * the first segment that ends within reach once the hole is filled. */
+#define MAX_TCP_ADVANCE (16 << 20)
 
 /* A TCP direction counts how far its stream has advanced, so that each byte
  * counts once: a retransmission, or a segment the stack drops after this hook
@@ -442,7 +447,9 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 
 		/* the segment's stream offset comes from its sequence number:
 		 * a retransmitted first segment is not taken for the second */
-		if (egress && p.payload)
+		if (!p.payload)
+			return 1; /* a SYN: it only set the base */
+		if (egress)
 			sample_client(skb, &p, &key, f, owner->tgid, (__u32)(p.seq - base));
 		count_stream(egress ? &f->tx_bytes : &f->rx_bytes, base, &p);
 		return 1;
