@@ -34,6 +34,15 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def json_lines(path):
+    """The complete lines of a JSON-lines file another process is writing: a
+    read may catch a write() half-copied, since readers of a regular file are
+    not held off."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().split("\n")[:-1]]
+
+
 @contextmanager
 def acks_dropped(ns, field, port):
     """Inside the block, the namespace ns drops the packets it receives on the
@@ -162,9 +171,7 @@ class Server:
         self.log = log
 
     def records(self):
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
+        return json_lines(self.log)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 import urllib.request
 import uuid
 
-from conftest import EGRESSWATCH, PYTHON, SERVER_V4, run, wait_for
+from conftest import EGRESSWATCH, PYTHON, SERVER_V4, json_lines, run, wait_for
 
 CLIENT = """
 import http.client, json, ssl, sys, threading
@@ -65,9 +65,7 @@ class Daemon:
         return path.read_text() if path.exists() else ""
 
     def alert_lines(self):
-        if not self.alerts.exists():
-            return []
-        return [json.loads(line) for line in self.alerts.read_text().splitlines()]
+        return json_lines(self.alerts)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
