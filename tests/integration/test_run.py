@@ -1,6 +1,5 @@
 """The daemon: Prometheus textfile (promtool, a real node_exporter), JSON
 alerts from harvester-shaped traffic, reload, locking and failing outputs."""
-import json
 import os
 import signal
 import socket
