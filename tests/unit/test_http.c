@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include "http1.h"
 #include "http2.h"
+#include "compress.h"
 #include "usage_assert.h"
 
 #define SEEN_MAX 8
@@ -91,22 +91,6 @@ static void assert_same_record(const struct recorder *a, const struct recorder *
 		assert_int_equal(a->resp[i].usage.output, b->resp[i].usage.output);
 		assert_int_equal(a->resp[i].has_org, b->resp[i].has_org);
 	}
-}
-
-static size_t gzip(const void *in, size_t len, uint8_t *out, size_t cap)
-{
-	z_stream z = { 0 };
-	size_t n;
-
-	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-	z.next_in = (Bytef *)in;
-	z.avail_in = len;
-	z.next_out = out;
-	z.avail_out = cap;
-	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-	n = z.total_out;
-	deflateEnd(&z);
-	return n;
 }
 
 /* ---- bodies as the providers send them (shortened) ---- */

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
-#include <zlib.h>
 #include "body.h"
 #include "exchange.h"
+#include "compress.h"
 #include "usage_assert.h"
 
 static const char JSON[] = "application/json";
@@ -36,28 +36,6 @@ static struct usage usage_of(const char *type, const char *encoding, const void 
 	u = b.usage;
 	body_free(&b);
 	return u;
-}
-
-/* zlib's gzip (window bits 15 + 16) or zlib format (15). */
-static size_t compress_as(int window_bits, const void *in, size_t len, uint8_t *out, size_t cap)
-{
-	z_stream z = { 0 };
-	size_t n;
-
-	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-	z.next_in = (Bytef *)in;
-	z.avail_in = len;
-	z.next_out = out;
-	z.avail_out = cap;
-	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-	n = z.total_out;
-	deflateEnd(&z);
-	return n;
-}
-
-static size_t gzip(const void *in, size_t len, uint8_t *out, size_t cap)
-{
-	return compress_as(15 + 16, in, len, out, cap);
 }
 
 /* The same usage whole, in small pieces, and gzip-encoded in small pieces. */
