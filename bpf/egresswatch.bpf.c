@@ -2,13 +2,22 @@
 /* Per-process accounting of outbound sockets, on hooks that this fleet's
  * kernels allow (no kprobes, no fentry): cgroup sock_addr hooks learn who owns
  * a socket, cgroup_skb hooks count its payload, the inet_sock_set_state
- * raw tracepoint and cgroup/sock_release report its end. */
+ * raw tracepoint and cgroup/sock_release report its end.
+ *
+ * TCP bytes come, where the kernel loads ew_refresh, from the counters TCP
+ * keeps in each socket (bytes acknowledged, bytes received): ew_refresh
+ * copies them into the flows map before each read by user space, the close
+ * hook takes the final ones. The packet hooks then only make the flow and
+ * sample its first client payload, and skip the packets of every flow that
+ * needs nothing more (settled, marked in the socket's storage). Elsewhere the packet hooks count
+ * TCP by sequence numbers. UDP is counted by the packet hooks. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sock_key.h"
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
+#define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
 #define IPV6_MAX_EXT_HEADERS 4
 
@@ -47,6 +56,10 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+/* Set by the loader before load: TCP bytes from the socket's own counters
+ * (ew_refresh loads on this kernel), not from each packet. */
+const volatile bool tcp_counts_from_socket = false;
 
 /* Where a sample is built: too large for the BPF stack. */
 struct {
@@ -109,8 +122,13 @@ static __always_inline void record_owner(struct bpf_sock *sk)
 	if (!sk)
 		return;
 	o = bpf_sk_storage_get(&owners, sk, 0, 0);
-	if (o)
+	if (o) {
+		/* connect() again after connect(AF_UNSPEC): a new connection,
+		 * whose flow is made and sampled anew */
+		if (o->settled)
+			o->settled = 0;
 		return;
+	}
 	o = bpf_sk_storage_get(&owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o) {
 		stat_add(EW_STAT_OWNER_STORAGE_FULL, 1);
@@ -290,21 +308,36 @@ static __always_inline int parse_packet(struct __sk_buff *skb, bool egress, stru
 	return set_payload(skb, egress, p, thoff, th);
 }
 
-static __always_inline struct ew_flow *flow_for(struct ew_flow_key *key, struct ew_owner *owner,
-						 bool closed)
+/* A new flow's entry. Out of line: the common case, an existing flow, then
+ * does not zero a whole entry on the stack for every packet. */
+static __noinline struct ew_flow *flow_new(struct ew_flow_key *key, struct ew_owner *owner,
+					    struct bpf_sock *sk)
 {
-	struct ew_flow *f = bpf_map_lookup_elem(&flows, key);
 	struct ew_flow init = {};
+	struct bpf_tcp_sock *tp;
 
-	if (f)
-		return f;
-	/* A closed TCP socket can still see a stray packet; recreating its flow
-	 * here would leave an entry that no close event will ever remove. */
-	if (closed)
-		return NULL;
 	init.owner = *owner;
+	if (tcp_counts_from_socket && key->proto == IPPROTO_TCP && (tp = bpf_tcp_sock(sk))) {
+		/* what the socket had before we saw it is not this flow's: a
+		 * socket from before start (a new one starts from zero) */
+		init.sock = (__u64)sk;
+		init.tx_base = tp->bytes_acked ? tp->bytes_acked - 1 : 0; /* the SYN counts 1 */
+		init.rx_base = tp->bytes_received;
+	}
 	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&flows, key);
+}
+
+static __always_inline struct ew_flow *flow_for(struct ew_flow_key *key, struct ew_owner *owner,
+						 bool closed, struct bpf_sock *sk)
+{
+	struct ew_flow *f = bpf_map_lookup_elem(&flows, key);
+
+	/* A closed TCP socket can still see a stray packet; recreating its flow
+	 * here would leave an entry that no close event will ever remove. */
+	if (f || closed)
+		return f;
+	return flow_new(key, owner, sk);
 }
 
 /* Sends the start of this packet's payload to user space. Returns the sample
@@ -335,6 +368,13 @@ static __always_inline struct ew_sample *sample(struct __sk_buff *skb, const str
 	return s;
 }
 
+/* The client payloads that name the server are sampled: nothing more to take
+ * from this flow's packets. */
+static __always_inline bool sampled(const struct ew_flow *f)
+{
+	return f->samples >= 2 || (f->samples == 1 && !(f->flags & EW_FLOW_HELLO_CONTINUES));
+}
+
 /* The first client payload names the server: a TLS ClientHello's SNI or an
  * HTTP request's Host. One packet per flow, two when a ClientHello is longer
  * than the first segment. */
@@ -345,10 +385,11 @@ static __always_inline void sample_client(struct __sk_buff *skb, const struct pa
 	struct ew_sample *s;
 	__u32 record;
 
-	if (f->samples >= 2 || (f->samples == 1 && !(f->flags & EW_FLOW_HELLO_CONTINUES)))
+	if (sampled(f))
 		return;
-	if (offset < f->tx_bytes)
+	if (offset < f->sample_end)
 		return; /* a retransmission: its data was sampled, or passed unsampled */
+	f->sample_end = offset + p->payload;
 	f->samples++;
 	s = sample(skb, p, key, tgid, offset, EW_EV_SAMPLE_CLIENT);
 	if (!s || f->samples != 1 || s->len < 5 || s->data[0] != 0x16)
@@ -405,6 +446,7 @@ static __always_inline void count_stream(__u64 *bytes, __u32 base, const struct 
 
 static __always_inline int count(struct __sk_buff *skb, bool egress)
 {
+	__u32 settled_bit = egress ? EW_SETTLED_EGRESS : EW_SETTLED_INGRESS;
 	struct bpf_sock *sk = skb->sk;
 	struct ew_flow_key key = {};
 	struct packet p = {};
@@ -422,6 +464,8 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 	owner = bpf_sk_storage_get(&owners, sk, 0, 0);
 	if (!owner)
 		return 1; /* not an outbound socket: nothing of ours */
+	if (owner->settled & settled_bit)
+		return 1; /* the socket counts, the flow is made and sampled */
 	if (parse_packet(skb, egress, &p))
 		return 1;
 	/* An ACK, FIN or RST carries no data: nothing to count or sample, and
@@ -433,7 +477,7 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 	key.peer_port = p.peer_port;
 	key.proto = p.proto;
 	closed = key.proto == IPPROTO_TCP && state == TCP_CLOSE;
-	f = flow_for(&key, owner, closed);
+	f = flow_for(&key, owner, closed, sk);
 	if (!f) {
 		/* a stray packet of a closed socket (no payload to lose) is no loss */
 		if (!closed) {
@@ -447,11 +491,16 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 
 		/* the segment's stream offset comes from its sequence number:
 		 * a retransmitted first segment is not taken for the second */
-		if (!p.payload)
-			return 1; /* a SYN: it only set the base */
-		if (egress)
+		if (p.payload && egress)
 			sample_client(skb, &p, &key, f, owner->tgid, (__u32)(p.seq - base));
-		count_stream(egress ? &f->tx_bytes : &f->rx_bytes, base, &p);
+		if (tcp_counts_from_socket) {
+			/* the socket counts: this direction is done once sampled */
+			if (!egress || sampled(f))
+				owner->settled |= settled_bit;
+			return 1;
+		}
+		if (p.payload) /* a SYN only set the base */
+			count_stream(egress ? &f->tx_bytes : &f->rx_bytes, base, &p);
 		return 1;
 	}
 	if (!egress && p.peer_port == 53)
@@ -472,6 +521,79 @@ int ew_ingress(struct __sk_buff *skb)
 	return count(skb, false);
 }
 
+/* The data bytes a TCP socket has had acknowledged and has received, from the
+ * counters TCP keeps. They are read without the socket's lock, so each is read
+ * before what corrects it and the result is never above the truth: sent data
+ * is bytes_acked less the SYN, capped by the data sent once (bytes_sent less
+ * bytes_retrans), which leaves out an acknowledged FIN; received data is
+ * bytes_received less a received FIN (SOCK_DONE is set after it is counted). */
+/* Kernels before sk_flags moved into sock_common. */
+struct sock___flags_own {
+	unsigned long sk_flags;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 sock_flags(struct sock *sk)
+{
+	if (bpf_core_field_exists(sk->__sk_common.skc_flags))
+		return BPF_CORE_READ(sk, __sk_common.skc_flags);
+	return BPF_CORE_READ((struct sock___flags_own *)sk, sk_flags);
+}
+
+static __always_inline void socket_totals(struct sock *sk, __u64 *tx, __u64 *rx)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u64 acked = BPF_CORE_READ(tp, bytes_acked);
+	__u64 sent = BPF_CORE_READ(tp, bytes_sent);
+	__u64 retrans = BPF_CORE_READ(tp, bytes_retrans);
+	__u64 received = BPF_CORE_READ(tp, bytes_received);
+	__u64 flags = sock_flags(sk);
+
+	*tx = acked ? acked - 1 : 0;
+	if (sent - retrans < *tx)
+		*tx = sent - retrans;
+	if (received && (flags & (1ull << bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
+		received--;
+	*rx = received;
+}
+
+/* A flow's counters from its socket. They only grow: user space takes a
+ * smaller value for a new flow under the same key. */
+static __always_inline void flow_from_socket(struct ew_flow *f, struct sock *sk)
+{
+	__u64 tx, rx;
+
+	socket_totals(sk, &tx, &rx);
+	tx = tx > f->tx_base ? tx - f->tx_base : 0;
+	rx = rx > f->rx_base ? rx - f->rx_base : 0;
+	if (tx > f->tx_bytes)
+		f->tx_bytes = tx;
+	if (rx > f->rx_bytes)
+		f->rx_bytes = rx;
+}
+
+static long refresh_flow(struct bpf_map *map, const struct ew_flow_key *key, struct ew_flow *f,
+			 void *ctx)
+{
+	struct sock *sk = (struct sock *)f->sock;
+
+	/* a socket freed since (its memory may hold another socket by now)
+	 * has another cookie; a closed flow has its final counts */
+	if (!sk || (f->flags & EW_FLOW_CLOSED) ||
+	    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) != key->cookie)
+		return 0;
+	flow_from_socket(f, sk);
+	return 0;
+}
+
+/* Run by user space before each read of the flows map (BPF_PROG_TEST_RUN):
+ * the live TCP flows' counters, from their sockets. */
+SEC("syscall")
+int ew_refresh(void *ctx)
+{
+	bpf_for_each_map_elem(&flows, refresh_flow, NULL, 0);
+	return 0;
+}
+
 /* The end of a TCP flow, for every socket including those opened before we
  * started. Final counters go to user space and the entry is freed at once, so
  * connection churn does not fill the map between two reads. A raw tracepoint:
@@ -489,6 +611,8 @@ int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	f = bpf_map_lookup_elem(&flows, &key);
 	if (!f)
 		return 0;
+	if (f->sock)
+		flow_from_socket(f, sk);
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		f->flags |= EW_FLOW_CLOSED;

@@ -18,10 +18,17 @@ struct ew_owner {
 	__u32 uid;
 	__u32 flags; /* EW_OWNER_* */
 	char comm[EW_COMM_LEN];
+	__u32 settled; /* EW_SETTLED_*: kernel side only */
 };
 
 /* Set by user space on sockets that were open before egresswatch started. */
 #define EW_OWNER_PREEXISTING 1u
+
+/* A TCP socket whose bytes its own counters give (tcp_counts_from_socket) and
+ * whose flow is made and, on egress, sampled: the packet hooks of that
+ * direction have nothing left to do and return at once. Cleared by connect(). */
+#define EW_SETTLED_EGRESS 1u
+#define EW_SETTLED_INGRESS 2u
 
 /* One flow: a socket and the remote peer it exchanges packets with. A TCP
  * socket has one peer; an unconnected UDP socket may have many, so the peer is
@@ -49,6 +56,13 @@ struct ew_flow {
 	__u8 rx_line_gap[64];
 	__u64 rx_bytes;
 	__u64 rx_seq_base;
+	/* TCP counted from the socket's own counters (the packet hooks then
+	 * leave tx_bytes and rx_bytes to ew_refresh and the close hook): */
+	__u64 sock;       /* the kernel socket's address; its cookie is checked before use */
+	__u64 tx_base;    /* data bytes the socket had sent and had acknowledged when first seen */
+	__u64 rx_base;    /* data bytes it had received then */
+	__u32 sample_end; /* stream offset past the last client segment looked at for a sample */
+	__u32 pad;
 };
 
 /* A TCP direction's first sequence number was seen: its byte count is the

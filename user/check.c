@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "check.h"
 
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -43,6 +44,16 @@ static int probe_program(const char *name, int cgroup_fd, char *why, size_t len)
 	err = egresswatch_bpf__load(s);
 	if (err) {
 		snprintf(why, len, "load refused");
+		goto cleanup;
+	}
+	if (bpf_program__type(target) == BPF_PROG_TYPE_SYSCALL) {
+		/* not attached anywhere: user space runs it */
+		LIBBPF_OPTS(bpf_test_run_opts, run);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(target), &run)) {
+			err = -errno;
+			snprintf(why, len, "run refused");
+		}
 		goto cleanup;
 	}
 	if (bpf_program__type(target) == BPF_PROG_TYPE_RAW_TRACEPOINT)
@@ -98,6 +109,7 @@ int check_main(void)
 		{ "ew_ingress", "cgroup_skb/ingress", true },
 		{ "ew_sock_release", "cgroup/sock_release", true },
 		{ "ew_tcp_state", "raw_tp/inet_sock_set_state", true },
+		{ "ew_refresh", "syscall/tcp_counters", false },
 		{ "ew_exec", "raw_tp/sched_process_exec (TLS)", false },
 	};
 	char root[PATH_MAX], why[64];

@@ -51,6 +51,7 @@ int config_init(struct config *c)
 	c->max_flows = 65536;
 	c->payload_capture = EW_TLS_CAPTURE_MAX;
 	c->tls_socket_link = true;
+	c->tcp_from_socket = true;
 	c->max_series = 500;
 	c->detect.window_s = 600;
 	c->detect.rx_bytes.warning = 268435456;
@@ -193,6 +194,10 @@ static int general_key(struct parse_state *st, const char *name, const char *v)
 	} else if (!strcmp(name, "tls_socket_link")) {
 		if (parse_bool(v, &c->tls_socket_link))
 			return fail(st, "tls_socket_link: '%s' is not on or off%s", v, "");
+	} else if (!strcmp(name, "tcp_counters")) {
+		if (strcmp(v, "socket") && strcmp(v, "packets"))
+			return fail(st, "tcp_counters: '%s' is not socket or packets%s", v, "");
+		c->tcp_from_socket = !strcmp(v, "socket");
 	} else if (!strcmp(name, "payload_capture")) {
 		if (parse_u64(v, &n) || n < EW_TLS_CAPTURE_MIN || n > EW_TLS_CAPTURE_MAX)
 			return fail(st, "payload_capture: '%s' is not a byte count from 256 to 16384%s", v,

@@ -26,6 +26,7 @@ struct config {
 	bool payload;        /* TLS plaintext inspection */
 	unsigned int payload_capture; /* bytes of each TLS call copied (a long write: of each piece) */
 	bool tls_socket_link; /* tie TLS calls to sockets (sys_enter tracepoint) */
+	bool tcp_from_socket; /* tcp_counters = socket: TCP bytes from the sockets' counters */
 	unsigned int max_flows;
 	unsigned int max_series;
 	struct detect_config detect;

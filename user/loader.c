@@ -38,6 +38,35 @@ static int attach_cgroup(struct bpf_program *prog, int cgroup_fd, struct bpf_lin
 	return 0;
 }
 
+/* ew_refresh's program type and helpers: a kernel without them (or one that
+ * refuses them) counts TCP from each packet instead. */
+static bool refresh_supported(void)
+{
+	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) == 1 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_for_each_map_elem, NULL) == 1 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_probe_read_kernel, NULL) == 1;
+}
+
+static int open_and_load(struct loader *l, const struct loader_opts *opts)
+{
+	struct egresswatch_bpf *s;
+	int err;
+
+	egresswatch_bpf__destroy(l->skel);
+	s = l->skel = egresswatch_bpf__open();
+	if (!s) {
+		err = -errno;
+		fprintf(stderr, "egresswatch: cannot open the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	if (opts->max_flows)
+		bpf_map__set_max_entries(s->maps.flows, opts->max_flows);
+	bpf_program__set_autoload(s->progs.ew_exec, opts->exec_events);
+	bpf_program__set_autoload(s->progs.ew_refresh, l->tcp_from_socket);
+	s->rodata->tcp_counts_from_socket = l->tcp_from_socket;
+	return egresswatch_bpf__load(s);
+}
+
 int loader_start(struct loader *l, const struct loader_opts *opts)
 {
 	struct egresswatch_bpf *s;
@@ -57,21 +86,24 @@ int loader_start(struct loader *l, const struct loader_opts *opts)
 		fprintf(stderr, "egresswatch: cannot open %s: %s\n", l->cgroup_root, strerror(-err));
 		return err;
 	}
-	s = l->skel = egresswatch_bpf__open();
-	if (!s) {
-		err = -errno;
-		fprintf(stderr, "egresswatch: cannot open the BPF object: %s\n", strerror(-err));
-		return err;
+	l->tcp_from_socket = opts->tcp_from_socket && refresh_supported();
+	if (opts->tcp_from_socket && !l->tcp_from_socket)
+		fprintf(stderr, "egresswatch: this kernel cannot run a syscall program that reads "
+				"TCP's own byte counters: TCP bytes are counted from each packet\n");
+	for (;;) {
+		err = open_and_load(l, opts);
+		if (!err)
+			break;
+		if (!l->tcp_from_socket) {
+			fprintf(stderr, "egresswatch: cannot load the BPF programs: %s "
+					"(run 'egresswatch check' for each hook)\n", strerror(-err));
+			return err;
+		}
+		fprintf(stderr, "egresswatch: the reader of TCP's own byte counters did not load "
+				"(%s): TCP bytes are counted from each packet\n", strerror(-err));
+		l->tcp_from_socket = false;
 	}
-	if (opts->max_flows)
-		bpf_map__set_max_entries(s->maps.flows, opts->max_flows);
-	bpf_program__set_autoload(s->progs.ew_exec, opts->exec_events);
-	err = egresswatch_bpf__load(s);
-	if (err) {
-		fprintf(stderr, "egresswatch: cannot load the BPF programs: %s "
-				"(run 'egresswatch check' for each hook)\n", strerror(-err));
-		return err;
-	}
+	s = l->skel;
 	if ((err = attach_cgroup(s->progs.ew_connect4, l->cgroup_fd, &s->links.ew_connect4)) ||
 	    (err = attach_cgroup(s->progs.ew_connect6, l->cgroup_fd, &s->links.ew_connect6)) ||
 	    (err = attach_cgroup(s->progs.ew_sendmsg4, l->cgroup_fd, &s->links.ew_sendmsg4)) ||
@@ -114,6 +146,17 @@ void loader_stop(struct loader *l)
 	if (l->cgroup_fd >= 0)
 		close(l->cgroup_fd);
 	l->cgroup_fd = -1;
+}
+
+int loader_refresh(const struct loader *l)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+
+	if (!l->tcp_from_socket)
+		return 0;
+	if (bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.ew_refresh), &run))
+		return -errno;
+	return 0;
 }
 
 int loader_flows_fd(const struct loader *l)

@@ -17,12 +17,14 @@ struct loader {
 	struct egresswatch_bpf *skel;
 	struct ring_buffer *rb;
 	int cgroup_fd;
+	bool tcp_from_socket; /* TCP bytes from the sockets' counters (ew_refresh) */
 	char cgroup_root[PATH_MAX];
 };
 
 struct loader_opts {
 	unsigned int max_flows; /* entries of the flows map */
 	bool exec_events;       /* send EW_EV_EXEC (for TLS plaintext inspection) */
+	bool tcp_from_socket;   /* TCP bytes from the sockets' counters where the kernel allows */
 	event_fn on_event;
 	void *event_ctx;
 };
@@ -31,6 +33,9 @@ struct loader_opts {
 int loader_start(struct loader *l, const struct loader_opts *opts);
 /* Detaches and unloads everything; safe on a partly started loader. */
 void loader_stop(struct loader *l);
+/* Copies the live TCP flows' counters from their sockets into the flows map:
+ * run before each read of it. 0 or -errno. */
+int loader_refresh(const struct loader *l);
 int loader_flows_fd(const struct loader *l);
 int loader_owners_fd(const struct loader *l);
 /* Sums each of the first n entries of a per-CPU array over the CPUs. */

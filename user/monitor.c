@@ -201,6 +201,7 @@ int monitor_start(struct monitor *m, const struct monitor_opts *opts)
 	struct loader_opts lo = {
 		.max_flows = opts->max_flows,
 		.exec_events = opts->payload,
+		.tcp_from_socket = opts->tcp_from_socket,
 		.on_event = on_event,
 		.event_ctx = m,
 	};
@@ -270,6 +271,9 @@ int monitor_refresh(struct monitor *m, enum row_sort by, bool all, struct report
 
 	memset(out, 0, sizeof(*out));
 	monitor_consume(m);
+	err = loader_refresh(&m->loader);
+	if (err)
+		return err;
 	err = accountant_sweep(&m->acct, loader_flows_fd(&m->loader), now);
 	if (err)
 		return err;

@@ -22,6 +22,7 @@ struct monitor_opts {
 	bool payload;   /* TLS plaintext inspection (uprobes) */
 	unsigned int payload_capture; /* bytes of plaintext copied per capture */
 	bool tls_socket_link;         /* tie TLS calls to sockets (sys_enter tracepoint) */
+	bool tcp_from_socket;         /* TCP bytes from the sockets' counters where the kernel allows */
 };
 
 struct monitor {

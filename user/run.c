@@ -154,9 +154,10 @@ static void notice_restart_only(const struct config *old, const struct config *f
 	if (old->interval_s != fresh->interval_s || old->payload != fresh->payload ||
 	    old->payload_capture != fresh->payload_capture ||
 	    old->tls_socket_link != fresh->tls_socket_link || old->max_flows != fresh->max_flows ||
+	    old->tcp_from_socket != fresh->tcp_from_socket ||
 	    strcmp(old->textfile_dir ? old->textfile_dir : "", fresh->textfile_dir ? fresh->textfile_dir : ""))
-		fprintf(stderr, "egresswatch: interval, payload, payload_capture, tls_socket_link, max_flows "
-				"and textfile_dir take effect "
+		fprintf(stderr, "egresswatch: interval, payload, payload_capture, tls_socket_link, max_flows, "
+				"tcp_counters and textfile_dir take effect "
 				"at the next start\n");
 }
 
@@ -187,6 +188,7 @@ static void reload(struct daemon *d)
 	fresh->payload_capture = d->cfg->payload_capture;
 	fresh->tls_socket_link = d->cfg->tls_socket_link;
 	fresh->max_flows = d->cfg->max_flows;
+	fresh->tcp_from_socket = d->cfg->tcp_from_socket;
 	config_set_string(&fresh->textfile_dir, d->cfg->textfile_dir);
 	if (!fresh->alerts && d->cfg->alerts)
 		config_set_string(&fresh->alerts, d->cfg->alerts); /* given on the command line */
@@ -266,15 +268,17 @@ int run_main(int argc, char **argv, struct config *cfg, const char *config_path)
 	mo = (struct monitor_opts){ .catalog = &cfg->catalog, .max_flows = cfg->max_flows,
 				    .grace_s = 10 > cfg->interval_s * 3 ? 10 : cfg->interval_s * 3,
 				    .payload = cfg->payload, .payload_capture = cfg->payload_capture,
-				    .tls_socket_link = cfg->tls_socket_link };
+				    .tls_socket_link = cfg->tls_socket_link,
+				    .tcp_from_socket = cfg->tcp_from_socket };
 	if (monitor_start(&d.monitor, &mo)) {
 		monitor_stop(&d.monitor);
 		goto out;
 	}
-	fprintf(stderr, "egresswatch %s: watching every %.3g s%s%s%s%s; TLS plaintext %s\n", EW_VERSION,
-		cfg->interval_s, cfg->textfile_dir ? ", textfile " : "",
+	fprintf(stderr, "egresswatch %s: watching every %.3g s%s%s%s%s; TLS plaintext %s; TCP bytes from %s\n",
+		EW_VERSION, cfg->interval_s, cfg->textfile_dir ? ", textfile " : "",
 		cfg->textfile_dir ? cfg->textfile_dir : "", d.alerts_on ? ", alerts to " : "",
-		d.alerts_on ? cfg->alerts : "", cfg->payload ? "on" : "off");
+		d.alerts_on ? cfg->alerts : "", cfg->payload ? "on" : "off",
+		d.monitor.loader.tcp_from_socket ? "the sockets' counters" : "each packet");
 	status = loop(&d);
 	monitor_stop(&d.monitor);
 	goto done;

@@ -252,6 +252,7 @@ int top_main(int argc, char **argv, const struct config *cfg)
 		.payload = cfg->payload,
 		.payload_capture = cfg->payload_capture,
 		.tls_socket_link = cfg->tls_socket_link,
+		.tcp_from_socket = cfg->tcp_from_socket,
 	};
 	struct top_opts o;
 	struct monitor m;

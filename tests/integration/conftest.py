@@ -296,6 +296,34 @@ def egresswatch(procs):
             ew.stop()
 
 
+# Where TCP bytes come from (the tcp_counters setting): the sockets' own
+# counters, read by a syscall program, or each packet, where a kernel refuses
+# that program. Tests of counting run both.
+TCP_COUNTERS = ["socket", "packets"]
+
+
+def counters_config(tmp_path, counters):
+    """A configuration file that sets tcp_counters."""
+    path = tmp_path / f"tcp_counters_{counters}.ini"
+    path.write_text(f"[general]\ntcp_counters = {counters}\n")
+    return path
+
+
+def bpf_program_ids(prefix="ew_"):
+    """Ids of the loaded BPF programs whose names start with prefix."""
+    progs = json.loads(run("bpftool", "-j", "prog", "list").stdout)
+    return {p["id"] for p in progs if p.get("name", "").startswith(prefix)}
+
+
+def counting_egresswatch(egresswatch, tmp_path, counters):
+    """egresswatch with tcp_counters set, checked to count that way: the
+    reader of the sockets' counters is loaded for "socket" only."""
+    before = bpf_program_ids("ew_refresh")
+    ew = egresswatch(config=counters_config(tmp_path, counters))
+    assert bool(bpf_program_ids("ew_refresh") - before) == (counters == "socket")
+    return ew
+
+
 def client(netns, procs, *cmd, env=None):
     """Runs cmd in the client namespace; returns the Popen (its pid is the client's)."""
     return procs.start("ip", "netns", "exec", netns.client, *cmd, env=env,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (EGRESSWATCH, PEERS, PYTHON, SERVER_V4, SERVER_V6, acks_dropped, client,
-                      run, snmp, wait_for)
+from conftest import (EGRESSWATCH, PEERS, PYTHON, SERVER_V4, SERVER_V6, TCP_COUNTERS, acks_dropped,
+                      bpf_program_ids, client, counting_egresswatch, run, snmp, wait_for)
 
 
 def finish(p, timeout=120):
@@ -32,9 +32,10 @@ def assert_matches_server(row, records):
     assert 0 <= received - row["tx_bytes_total"] <= len(records), (row["tx_bytes_total"], received)
 
 
-def test_curl_https_download(netns, procs, server, egresswatch, pki):
+@pytest.mark.parametrize("counters", TCP_COUNTERS)
+def test_curl_https_download(netns, procs, server, egresswatch, pki, tmp_path, counters):
     srv = server("tls")
-    ew = egresswatch()
+    ew = counting_egresswatch(egresswatch, tmp_path, counters)
     size = 3_000_000
     p = client(netns, procs, "curl", "-sS", "--http1.1", "-o", "/dev/null",
                f"https://{SERVER_V4}:8443/bytes/{size}", env=curl_env(pki))
@@ -120,9 +121,11 @@ s.close()
     assert row["connections_total"] == 1
 
 
-def test_burst_of_500_short_connections_is_fully_accounted(netns, procs, server, egresswatch):
+@pytest.mark.parametrize("counters", TCP_COUNTERS)
+def test_burst_of_500_short_connections_is_fully_accounted(netns, procs, server, egresswatch,
+                                                           tmp_path, counters):
     server("plain", port=9000)
-    ew = egresswatch()
+    ew = counting_egresswatch(egresswatch, tmp_path, counters)
     script = f"""
 import socket
 for i in range(500):
@@ -144,7 +147,9 @@ for i in range(500):
     assert lost["flow_map_full"] == 0 and lost["bytes_unaccounted"] == 0
 
 
-def test_socket_open_before_start_is_attributed(netns, procs, server, egresswatch):
+@pytest.mark.parametrize("counters", TCP_COUNTERS)
+def test_socket_open_before_start_is_attributed(netns, procs, server, egresswatch, tmp_path,
+                                                counters):
     server("plain", port=9000)
     script = f"""
 import socket, sys
@@ -160,7 +165,7 @@ assert got == 777777
     p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", script,
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stdout.readline() == b"connected\n"
-    ew = egresswatch()
+    ew = counting_egresswatch(egresswatch, tmp_path, counters)
     p.stdin.write(b"go\n")
     p.stdin.flush()
     assert p.wait(timeout=60) == 0
@@ -171,8 +176,48 @@ assert got == 777777
     assert row["tx_bytes_total"] == len("GET 777777\n")
 
 
+@pytest.mark.parametrize("counters", TCP_COUNTERS)
+def test_idle_open_connection_shows_every_byte(netns, procs, server, egresswatch, tmp_path,
+                                               counters):
+    """A keep-alive connection that goes quiet shows all it carried while it
+    stays open, not only once it closes."""
+    server("plain-http", port=9000)
+    ew = counting_egresswatch(egresswatch, tmp_path, counters)
+    script = f"""
+import socket, sys
+s = socket.create_connection(({SERVER_V4!r}, 9000))
+f = s.makefile("rb")
+sent = received = 0
+for n in (5000, 123457, 1):
+    request = b"GET /bytes/%d HTTP/1.1\\r\\nHost: {SERVER_V4}\\r\\n\\r\\n" % n
+    s.sendall(request)
+    sent += len(request)
+    while (line := f.readline()) != b"\\r\\n":
+        received += len(line)
+    received += 2 + len(f.read(n))
+print(sent, received, flush=True)
+sys.stdin.readline()
+"""
+    p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", script,
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sent, received = map(int, p.stdout.readline().split())
+
+    def live():
+        row = ew.rows(p.pid).get(SERVER_V4)
+        return row if row and row["connections"] == 1 and \
+            (row["tx_bytes_total"], row["rx_bytes_total"]) == (sent, received) else None
+    wait_for(live, 10, f"the open connection's {sent} bytes out and {received} in")
+    p.stdin.write(b"done\n")
+    p.stdin.flush()
+    assert p.wait(timeout=30) == 0
+    row = ew.settled(p.pid)[SERVER_V4]
+    assert (row["tx_bytes_total"], row["rx_bytes_total"]) == (sent, received)
+
+
+@pytest.mark.parametrize("counters", TCP_COUNTERS)
 @pytest.mark.parametrize("direction", ["download", "upload"])
-def test_retransmitted_bytes_count_once(netns, procs, server, egresswatch, direction):
+def test_retransmitted_bytes_count_once(netns, procs, server, egresswatch, tmp_path, direction,
+                                        counters):
     """The far end's acknowledgements are dropped until the sender has
     retransmitted data the receiver already has: the client's hooks see those
     bytes more than once, and count them once."""
@@ -185,7 +230,7 @@ def test_retransmitted_bytes_count_once(netns, procs, server, egresswatch, direc
         srv = server("sink", port=9000)
         rule_ns, rule = netns.client, ("sport", 9000)
         send = "s.sendall(b'z' * size); s.shutdown(socket.SHUT_WR)"
-    ew = egresswatch()
+    ew = counting_egresswatch(egresswatch, tmp_path, counters)
     script = f"""
 import socket, sys
 size = {size}
@@ -218,15 +263,13 @@ while s.recv(65536):
 
 
 def test_stop_detaches_everything(procs, egresswatch):
-    def ours():
-        progs = json.loads(run("bpftool", "-j", "prog", "list").stdout)
-        return {p["id"] for p in progs if p.get("name", "").startswith("ew_")}
-    before = ours()  # an earlier test's instance may still be unloading
+    before = bpf_program_ids()  # an earlier test's instance may still be unloading
     ew = egresswatch()
-    mine = ours() - before
-    assert len(mine) == 9  # the socket hooks, and the exec tracepoint of TLS inspection
+    mine = bpf_program_ids() - before
+    # the socket hooks, the reader of TCP's counters, the exec tracepoint of TLS inspection
+    assert len(mine) == 10
     assert ew.stop() == 0
-    wait_for(lambda: not (ours() & mine), 10, "egresswatch's programs to be unloaded")
+    wait_for(lambda: not (bpf_program_ids() & mine), 10, "egresswatch's programs to be unloaded")
     links = json.loads(run("bpftool", "-j", "link", "list").stdout)
     assert not [link for link in links if link.get("prog_id") in mine]
 
@@ -236,7 +279,7 @@ def test_check_reports_every_hook():
     assert r.returncode == 0, r.stdout + r.stderr
     for hook in ("cgroup/connect4", "cgroup/connect6", "cgroup/sendmsg4", "cgroup/sendmsg6",
                  "cgroup_skb/egress", "cgroup_skb/ingress", "cgroup/sock_release",
-                 "raw_tp/inet_sock_set_state"):
+                 "raw_tp/inet_sock_set_state", "syscall/tcp_counters"):
         line = next(li for li in r.stdout.splitlines() if li.startswith(hook + " "))
         assert line.split()[1] == "ok"
     assert r.stdout.rstrip().endswith("socket-accounting core: can run")

@@ -146,6 +146,7 @@ static void contract_example_loads(void **state)
 			      "textfile_dir = /var/lib/prometheus/node-exporter\n"
 			      "alerts = /var/log/egresswatch/alerts.jsonl   ; a path\n"
 			      "payload = on\n"
+			      "tcp_counters = packets\n"
 			      "\n[detect]\nwindow = 600\nrx_bytes_warning = 268435456\n"
 			      "requests_warning = 3000\noutput_tokens_warning = 2000000\n"
 			      "connections_warning = 32\napi_keys_warning = 5\napi_keys_critical = 7\n"
@@ -158,6 +159,7 @@ static void contract_example_loads(void **state)
 	assert_string_equal(c.textfile_dir, "/var/lib/prometheus/node-exporter");
 	assert_string_equal(c.alerts, "/var/log/egresswatch/alerts.jsonl");
 	assert_true(c.payload);
+	assert_false(c.tcp_from_socket);
 	assert_int_equal(c.detect.rx_bytes.critical, 4 * 268435456ULL);
 	assert_int_equal(c.detect.api_keys.critical, 7);
 	e = catalog_match_host(&c.catalog, "a.llm.acme.internal");
@@ -182,6 +184,7 @@ static void defaults_without_a_file(void **state)
 	assert_int_equal(c.detect.requests.critical, 12000);
 	assert_int_equal(c.detect.api_keys.critical, 20);
 	assert_null(c.textfile_dir);
+	assert_true(c.tcp_from_socket);
 	config_free(&c);
 }
 
@@ -194,6 +197,7 @@ static void bad_config_names_file_and_line(void **state)
 		{ "[general]\npayload = maybe\n", 2, "payload" },
 		{ "[general]\npayload_capture = 100\n", 2, "payload_capture: '100'" },
 		{ "[general]\ntls_socket_link = sometimes\n", 2, "tls_socket_link" },
+		{ "[general]\ntcp_counters = kernel\n", 2, "tcp_counters: 'kernel' is not socket or packets" },
 		{ "[general]\npayload_capture = 65536\n", 2, "from 256 to 16384" },
 		{ "[detect]\nrequests_warning = -3\n", 2, "requests_warning" },
 		{ "[detect]\nrequests_warnin = 3\n", 2, "unknown key" },
