@@ -42,7 +42,8 @@ PYTHON = "/usr/bin/python3"
 LOOPBACK = "127.0.0.1"
 TICK = os.sysconf("SC_CLK_TCK")
 
-# egresswatch program -> its empty twin (bpftool prints the BTF name; the kernel keeps 15 characters)
+# egresswatch program -> its empty twin (bpftool prints the BTF name; the kernel keeps 15 characters);
+# ew_refresh, run by egresswatch before each read of its flows map, has none
 PAIRS = [
     ("ew_connect4", "bx_connect4", True), ("ew_connect6", "bx_connect6", True),
     ("ew_sendmsg4", "bx_sendmsg4", True), ("ew_sendmsg6", "bx_sendmsg6", True),
@@ -53,7 +54,7 @@ PAIRS = [
     ("ssl_read", "bx_ssl_read", False), ("ssl_read_ret", "bx_ssl_read_ret", False),
     ("ssl_write_ex", "bx_ssl_write_ex", False), ("ssl_write_ex_ret", "bx_ssl_write_ex_r", False),
     ("ssl_read_ex", "bx_ssl_read_ex", False), ("ssl_read_ex_ret", "bx_ssl_read_ex_r", False),
-    ("ssl_free", "bx_ssl_free", False),
+    ("ssl_free", "bx_ssl_free", False), ("ew_refresh", None, False),
 ]
 
 
@@ -386,7 +387,8 @@ class Bench:
                                                       "ew_ns": [], "empty_ns": [], "ratio": [],
                                                       "ew_runs": 0, "empty_runs": 0})
                         et, ec = by_name.get(ew_name) or by_name.get(ew_name[:15], (0, 0))
-                        bt, bc = by_name.get(bx_name) or by_name.get(bx_name[:15], (0, 0))
+                        bt, bc = (by_name.get(bx_name) or by_name.get(bx_name[:15], (0, 0))
+                                  if bx_name else (0, 0))
                         r["ew_runs"] += ec
                         r["empty_runs"] += bc
                         e = et / ec if ec else None
