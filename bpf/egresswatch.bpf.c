@@ -522,11 +522,14 @@ int ew_ingress(struct __sk_buff *skb)
 }
 
 /* The data bytes a TCP socket has had acknowledged and has received, from the
- * counters TCP keeps. They are read without the socket's lock, so each is read
- * before what corrects it and the result is never above the truth: sent data
- * is bytes_acked less the SYN, capped by the data sent once (bytes_sent less
- * bytes_retrans), which leaves out an acknowledged FIN; received data is
- * bytes_received less a received FIN (SOCK_DONE is set after it is counted). */
+ * counters TCP keeps. ew_refresh reads them without the socket's lock, so each
+ * is read before what corrects it. Sent data is bytes_acked less the SYN,
+ * capped by the data sent once (bytes_sent less bytes_retrans), which leaves
+ * out an acknowledged FIN: never above the truth. Received data is
+ * bytes_received less a received FIN (SOCK_DONE): TCP counts the FIN a few
+ * instructions before it sets SOCK_DONE, and a read between the two gives one
+ * byte more, which the count keeps (it only grows). The close hook runs under
+ * the socket's lock and reads exact counts. */
 /* Kernels before sk_flags moved into sock_common. */
 struct sock___flags_own {
 	unsigned long sk_flags;
@@ -556,32 +559,52 @@ static __always_inline void socket_totals(struct sock *sk, __u64 *tx, __u64 *rx)
 	*rx = received;
 }
 
-/* A flow's counters from its socket. They only grow: user space takes a
- * smaller value for a new flow under the same key. */
-static __always_inline void flow_from_socket(struct ew_flow *f, struct sock *sk)
+/* A flow's data bytes: its socket's, less what the socket had when first seen. */
+static __always_inline void flow_totals(const struct ew_flow *f, struct sock *sk, __u64 *tx,
+					__u64 *rx)
 {
-	__u64 tx, rx;
+	socket_totals(sk, tx, rx);
+	*tx = *tx > f->tx_base ? *tx - f->tx_base : 0;
+	*rx = *rx > f->rx_base ? *rx - f->rx_base : 0;
+}
 
-	socket_totals(sk, &tx, &rx);
-	tx = tx > f->tx_base ? tx - f->tx_base : 0;
-	rx = rx > f->rx_base ? rx - f->rx_base : 0;
-	if (tx > f->tx_bytes)
-		f->tx_bytes = tx;
-	if (rx > f->rx_bytes)
-		f->rx_bytes = rx;
+/* *count = n where n is more. A flow's counts only grow (user space takes a
+ * smaller value for a new flow under the same key); by compare-and-swap,
+ * because the close hook and ew_refresh may write one entry at once. */
+static __always_inline void raise_to(__u64 *count, __u64 n)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *count;
+
+		if (n <= old || __sync_val_compare_and_swap(count, old, n) == old)
+			return;
+	}
 }
 
 static long refresh_flow(struct bpf_map *map, const struct ew_flow_key *key, struct ew_flow *f,
 			 void *ctx)
 {
 	struct sock *sk = (struct sock *)f->sock;
+	__u64 cookie = key->cookie, tx, rx;
 
 	/* a socket freed since (its memory may hold another socket by now)
 	 * has another cookie; a closed flow has its final counts */
 	if (!sk || (f->flags & EW_FLOW_CLOSED) ||
-	    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) != key->cookie)
+	    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) != cookie)
 		return 0;
-	flow_from_socket(f, sk);
+	flow_totals(f, sk, &tx, &rx);
+	/* The map is preallocated: an entry deleted by the close hook while the
+	 * socket was read can be taken by a new flow at once. The counts are
+	 * this entry's only if it still is this flow's. */
+	if (key->cookie != cookie || f->sock != (__u64)sk)
+		return 0;
+	raise_to(&f->tx_bytes, tx);
+	raise_to(&f->rx_bytes, rx);
+	/* A closed socket's entry, which the close hook did not see: a packet
+	 * racing the close made it again after the hook deleted it (the hook
+	 * runs before the socket's state becomes TCP_CLOSE). User space ends it. */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE)
+		__sync_fetch_and_or(&f->flags, EW_FLOW_CLOSED);
 	return 0;
 }
 
@@ -611,8 +634,13 @@ int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	f = bpf_map_lookup_elem(&flows, &key);
 	if (!f)
 		return 0;
-	if (f->sock)
-		flow_from_socket(f, sk);
+	if (f->sock) {
+		__u64 tx, rx;
+
+		flow_totals(f, sk, &tx, &rx);
+		raise_to(&f->tx_bytes, tx);
+		raise_to(&f->rx_bytes, rx);
+	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		f->flags |= EW_FLOW_CLOSED;

@@ -97,9 +97,11 @@ void accountant_identity(struct accountant *a, const struct ew_owner *o, struct 
 		id->cgroup = a->scratch_cgroup; /* no id known: what /proc says now */
 }
 
-/* A flow is made in user space once it carries payload and has its name (or
- * at its end): a TCP flow is named by its first payload, which may follow its
- * handshake by a pass. */
+/* A flow is made in user space once it carries payload, or its first payload
+ * was sampled, and has its name (or at its end): a TCP flow is named by its
+ * first payload, which may follow its handshake by a pass. (TCP counted from
+ * the socket shows its bytes at the next refresh: the sample says the flow is
+ * there, so that TLS plaintext read before then finds its row.) */
 static struct flow_entry *flow_new(struct accountant *a, const struct ew_flow_key *key,
 				   const struct ew_flow *flow, bool final, double now)
 {
@@ -108,7 +110,8 @@ static struct flow_entry *flow_new(struct accountant *a, const struct ew_flow_ke
 	struct flow_entry *f;
 	struct identity id;
 
-	if (!final && key->proto == IPPROTO_TCP && !flow->tx_bytes && !flow->rx_bytes)
+	if (!final && key->proto == IPPROTO_TCP && !flow->tx_bytes && !flow->rx_bytes &&
+	    !flow->samples)
 		return NULL;
 	if (!a->namer.classify(a->namer.ctx, key, owner->tgid, final, now, &cls))
 		return NULL;
@@ -157,10 +160,18 @@ static struct flow_entry *account(struct accountant *a, const struct ew_flow_key
 				  const struct ew_flow *flow, bool final, double now)
 {
 	struct ht_node *n = ht_find(&a->flows, key, sizeof(*key));
-	struct flow_entry *f = n ? container_of(n, struct flow_entry, node)
-				 : flow_new(a, key, flow, final, now);
+	struct flow_entry *f = n ? container_of(n, struct flow_entry, node) : NULL;
 	uint64_t tx, rx;
 
+	/* An entry under the key of a flow whose close event was read is the
+	 * kernel's next one: the same socket connected again to the same peer
+	 * (after connect(AF_UNSPEC)). Its counts start from zero. */
+	if (f && f->closed) {
+		flow_drop(a, f);
+		f = NULL;
+	}
+	if (!f)
+		f = flow_new(a, key, flow, final, now);
 	if (!f)
 		return NULL;
 	tx = gained(flow->tx_bytes, f->tx_bytes);
@@ -230,10 +241,7 @@ bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
 
 	if (!f)
 		return false;
-	/* f->closed: an entry made again by a packet racing the close, after
-	 * the event: its bytes are counted now, and the entry deleted */
-	finished = closed || f->closed ||
-		   (key->proto == IPPROTO_UDP && now - f->last_change >= a->udp_idle_s);
+	finished = closed || (key->proto == IPPROTO_UDP && now - f->last_change >= a->udp_idle_s);
 	if (finished)
 		flow_drop(a, f);
 	return finished;

@@ -41,6 +41,12 @@ static int probe_program(const char *name, int cgroup_fd, char *why, size_t len)
 		if (me)
 			target = p;
 	}
+	if (target == s->progs.ew_refresh) {
+		/* and the packet hooks as they run beside it */
+		s->rodata->tcp_counts_from_socket = true;
+		bpf_program__set_autoload(s->progs.ew_egress, true);
+		bpf_program__set_autoload(s->progs.ew_ingress, true);
+	}
 	err = egresswatch_bpf__load(s);
 	if (err) {
 		snprintf(why, len, "load refused");

@@ -91,7 +91,12 @@ int loader_start(struct loader *l, const struct loader_opts *opts)
 		fprintf(stderr, "egresswatch: this kernel cannot run a syscall program that reads "
 				"TCP's own byte counters: TCP bytes are counted from each packet\n");
 	for (;;) {
+		const char *what = "load";
+
 		err = open_and_load(l, opts);
+		/* run once here, while egresswatch still has its privileges */
+		if (!err && l->tcp_from_socket && (err = loader_refresh(l)))
+			what = "run";
 		if (!err)
 			break;
 		if (!l->tcp_from_socket) {
@@ -99,8 +104,9 @@ int loader_start(struct loader *l, const struct loader_opts *opts)
 					"(run 'egresswatch check' for each hook)\n", strerror(-err));
 			return err;
 		}
-		fprintf(stderr, "egresswatch: the reader of TCP's own byte counters did not load "
-				"(%s): TCP bytes are counted from each packet\n", strerror(-err));
+		fprintf(stderr, "egresswatch: cannot %s the programs that read TCP's own byte counters "
+				"(%s): trying with TCP bytes counted from each packet\n", what,
+			strerror(-err));
 		l->tcp_from_socket = false;
 	}
 	s = l->skel;

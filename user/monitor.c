@@ -272,8 +272,10 @@ int monitor_refresh(struct monitor *m, enum row_sort by, bool all, struct report
 	memset(out, 0, sizeof(*out));
 	monitor_consume(m);
 	err = loader_refresh(&m->loader);
-	if (err)
-		return err;
+	if (err && !m->refresh_failing)
+		fprintf(stderr, "egresswatch: cannot read TCP's byte counters (%s): open TCP "
+				"connections show their bytes when they close\n", strerror(-err));
+	m->refresh_failing = err != 0;
 	err = accountant_sweep(&m->acct, loader_flows_fd(&m->loader), now);
 	if (err)
 		return err;

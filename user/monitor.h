@@ -35,6 +35,7 @@ struct monitor {
 	struct tls_probes tls;
 	struct tls_streams streams;
 	bool tls_on;
+	bool refresh_failing; /* the last loader_refresh failed (said once) */
 	struct monitor_opts opts;
 	double last_refresh; /* monotonic */
 	double events_now;   /* the time of the events being read: one clock read per batch */

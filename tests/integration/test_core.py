@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import (EGRESSWATCH, PEERS, PYTHON, SERVER_V4, SERVER_V6, TCP_COUNTERS, acks_dropped,
-                      bpf_program_ids, client, counting_egresswatch, run, snmp, wait_for)
+                      bpf_program_ids, client, counting_egresswatch, run, snmp,
+                      tcp_counters_supported, wait_for)
 
 
 def finish(p, timeout=120):
@@ -215,6 +216,40 @@ sys.stdin.readline()
 
 
 @pytest.mark.parametrize("counters", TCP_COUNTERS)
+def test_socket_connected_again_is_a_new_connection(netns, procs, server, egresswatch, tmp_path,
+                                                    counters):
+    """connect(AF_UNSPEC) ends a TCP connection and leaves the socket to
+    connect again, to the same peer: the second connection is counted and
+    named like the first."""
+    server("plain-http", port=9000)
+    ew = counting_egresswatch(egresswatch, tmp_path, counters)
+    script = f"""
+import ctypes, socket
+libc = ctypes.CDLL(None, use_errno=True)
+s = socket.socket()
+sent = received = 0
+for n in (4321, 98765):
+    s.connect(({SERVER_V4!r}, 9000))
+    f = s.makefile("rb")
+    request = b"GET /bytes/%d HTTP/1.1\\r\\nHost: {SERVER_V4}\\r\\n\\r\\n" % n
+    s.sendall(request)
+    sent += len(request)
+    while (line := f.readline()) != b"\\r\\n":
+        received += len(line)
+    received += 2 + len(f.read(n))
+    f.close()
+    unspec = ctypes.create_string_buffer(16)  # sa_family 0: AF_UNSPEC
+    assert libc.connect(s.fileno(), unspec, 16) == 0, ctypes.get_errno()
+print(sent, received, flush=True)
+"""
+    p = client(netns, procs, PYTHON, "-c", script)
+    sent, received = map(int, finish(p).split())
+    row = ew.settled(p.pid)[SERVER_V4]
+    assert row["connections_total"] == 2
+    assert (row["tx_bytes_total"], row["rx_bytes_total"]) == (sent, received)
+
+
+@pytest.mark.parametrize("counters", TCP_COUNTERS)
 @pytest.mark.parametrize("direction", ["download", "upload"])
 def test_retransmitted_bytes_count_once(netns, procs, server, egresswatch, tmp_path, direction,
                                         counters):
@@ -267,7 +302,7 @@ def test_stop_detaches_everything(procs, egresswatch):
     ew = egresswatch()
     mine = bpf_program_ids() - before
     # the socket hooks, the reader of TCP's counters, the exec tracepoint of TLS inspection
-    assert len(mine) == 10
+    assert len(mine) == 9 + tcp_counters_supported()
     assert ew.stop() == 0
     wait_for(lambda: not (bpf_program_ids() & mine), 10, "egresswatch's programs to be unloaded")
     links = json.loads(run("bpftool", "-j", "link", "list").stdout)

@@ -150,23 +150,31 @@ static void closed_flow_keeps_its_row_to_the_end_of_the_pass(void **state)
 	assert_int_equal(r->rx_bytes_total, 900);
 }
 
-/* A packet racing the close makes the kernel entry again after the close
- * event: the pass counts its bytes once and has the entry deleted. */
-static void entry_made_again_after_its_close_is_finished(void **state)
+/* The same socket connected again to the same peer has a new kernel entry
+ * under the old key, read after the old one's close event: a second
+ * connection counted from zero, even with counts above the first's; its entry
+ * stays until its own close (here one the kernel flagged). */
+static void entry_made_again_after_its_close_is_a_new_connection(void **state)
 {
 	struct fixture *f = *state;
 	struct ew_flow_key k = key(9, IPPROTO_TCP, 1);
 	struct ew_event ev = { .type = EW_EV_TCP_CLOSED, .key = k, .flow = final(10, 500) };
-	struct ew_flow again = flow(0, 60);
+	struct ew_flow again = flow(20, 800);
 	struct row *r;
 
 	accountant_event(&f->acct, &ev, 1.0);
-	assert_true(accountant_flow(&f->acct, &k, &again, 1.2));
+	assert_false(accountant_flow(&f->acct, &k, &again, 1.2));
 	accountant_end_pass(&f->acct, 1.2);
 	r = the_row(f, "198.51.100.1");
-	assert_int_equal(r->rx_bytes_total, 560);
+	assert_int_equal(r->rx_bytes_total, 1300);
+	assert_int_equal(r->tx_bytes_total, 30);
+	assert_int_equal(r->connections, 1);
+	assert_int_equal(r->connections_total, 2);
+	again = flow(20, 900);
+	again.flags = EW_FLOW_CLOSED;
+	assert_true(accountant_flow(&f->acct, &k, &again, 2.0));
+	assert_int_equal(r->rx_bytes_total, 1400);
 	assert_int_equal(r->connections, 0);
-	assert_int_equal(r->connections_total, 1);
 }
 
 static void flow_closed_between_reads_is_counted_whole(void **state)
@@ -315,7 +323,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(flow_closed_between_reads_is_counted_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(closed_flow_keeps_its_row_to_the_end_of_the_pass, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(entry_made_again_after_its_close_is_finished, setup,
+		cmocka_unit_test_setup_teardown(entry_made_again_after_its_close_is_a_new_connection, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(flow_gone_without_event_is_dropped_after_two_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(event_after_a_missed_pass_is_not_counted_twice, setup, teardown),
