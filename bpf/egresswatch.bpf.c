@@ -521,51 +521,44 @@ int ew_ingress(struct __sk_buff *skb)
 	return count(skb, false);
 }
 
-/* The data bytes a TCP socket has had acknowledged and has received, from the
- * counters TCP keeps. ew_refresh reads them without the socket's lock, so each
- * is read before what corrects it. Sent data is bytes_acked less the SYN,
- * capped by the data sent once (bytes_sent less bytes_retrans), which leaves
- * out an acknowledged FIN: never above the truth. Received data is
- * bytes_received less a received FIN (SOCK_DONE): TCP counts the FIN a few
- * instructions before it sets SOCK_DONE, and a read between the two gives one
- * byte more, which the count keeps (it only grows). The close hook runs under
- * the socket's lock and reads exact counts. */
-/* Kernels before sk_flags moved into sock_common. */
-struct sock___flags_own {
-	unsigned long sk_flags;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u64 sock_flags(struct sock *sk)
+static __always_inline __u64 above(__u64 count, __u64 base)
 {
-	if (bpf_core_field_exists(sk->__sk_common.skc_flags))
-		return BPF_CORE_READ(sk, __sk_common.skc_flags);
-	return BPF_CORE_READ((struct sock___flags_own *)sk, sk_flags);
+	return count > base ? count - base : 0;
 }
 
-static __always_inline void socket_totals(struct sock *sk, __u64 *tx, __u64 *rx)
+/* A TCP flow's data bytes acknowledged and received, from the counters TCP
+ * keeps in its socket, less what the socket had when first seen. ew_refresh
+ * reads them without the socket's lock, so each is read before what corrects
+ * it. Sent data is bytes_acked less the SYN, capped by the data sent once
+ * (bytes_sent less bytes_retrans), which leaves out an acknowledged FIN:
+ * never above the truth. Received data is bytes_received less a received FIN
+ * (SOCK_DONE): TCP counts the FIN a few instructions before it sets SOCK_DONE,
+ * and a read between the two gives one byte more, which the count keeps (it
+ * only grows). The close hook runs under the socket's lock and reads exact
+ * counts. Returns false when neither can raise the flow's counts, having read
+ * only bytes_acked and bytes_received, which bound them from above: a flow
+ * with nothing new since the last read, as most are. */
+static __always_inline bool flow_totals(const struct ew_flow *f, struct sock *sk, __u64 *tx,
+					__u64 *rx)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	__u64 acked = BPF_CORE_READ(tp, bytes_acked);
-	__u64 sent = BPF_CORE_READ(tp, bytes_sent);
-	__u64 retrans = BPF_CORE_READ(tp, bytes_retrans);
 	__u64 received = BPF_CORE_READ(tp, bytes_received);
-	__u64 flags = sock_flags(sk);
+	__u64 sent, retrans, flags;
 
-	*tx = acked ? acked - 1 : 0;
-	if (sent - retrans < *tx)
-		*tx = sent - retrans;
+	acked = acked ? acked - 1 : 0; /* the SYN */
+	if (above(acked, f->tx_base) <= f->tx_bytes && above(received, f->rx_base) <= f->rx_bytes)
+		return false;
+	sent = BPF_CORE_READ(tp, bytes_sent);
+	retrans = BPF_CORE_READ(tp, bytes_retrans);
+	flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	if (sent - retrans < acked)
+		acked = sent - retrans;
 	if (received && (flags & (1ull << bpf_core_enum_value(enum sock_flags, SOCK_DONE))))
 		received--;
-	*rx = received;
-}
-
-/* A flow's data bytes: its socket's, less what the socket had when first seen. */
-static __always_inline void flow_totals(const struct ew_flow *f, struct sock *sk, __u64 *tx,
-					__u64 *rx)
-{
-	socket_totals(sk, tx, rx);
-	*tx = *tx > f->tx_base ? *tx - f->tx_base : 0;
-	*rx = *rx > f->rx_base ? *rx - f->rx_base : 0;
+	*tx = above(acked, f->tx_base);
+	*rx = above(received, f->rx_base);
+	return true;
 }
 
 /* *count = n where n is more. A flow's counts only grow (user space takes a
@@ -586,24 +579,28 @@ static long refresh_flow(struct bpf_map *map, const struct ew_flow_key *key, str
 {
 	struct sock *sk = (struct sock *)f->sock;
 	__u64 cookie = key->cookie, tx, rx;
+	bool closed, fresh;
 
 	/* a socket freed since (its memory may hold another socket by now)
 	 * has another cookie; a closed flow has its final counts */
 	if (!sk || (f->flags & EW_FLOW_CLOSED) ||
 	    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) != cookie)
 		return 0;
-	flow_totals(f, sk, &tx, &rx);
-	/* The map is preallocated: an entry deleted by the close hook while the
-	 * socket was read can be taken by a new flow at once. The counts are
-	 * this entry's only if it still is this flow's. */
-	if (key->cookie != cookie || f->sock != (__u64)sk)
-		return 0;
-	raise_to(&f->tx_bytes, tx);
-	raise_to(&f->rx_bytes, rx);
 	/* A closed socket's entry, which the close hook did not see: a packet
 	 * racing the close made it again after the hook deleted it (the hook
 	 * runs before the socket's state becomes TCP_CLOSE). User space ends it. */
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE)
+	closed = BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE;
+	fresh = flow_totals(f, sk, &tx, &rx);
+	/* The map is preallocated: an entry deleted by the close hook while the
+	 * socket was read can be taken by a new flow at once. What was read is
+	 * this entry's only if it still is this flow's. */
+	if (key->cookie != cookie || f->sock != (__u64)sk)
+		return 0;
+	if (fresh) {
+		raise_to(&f->tx_bytes, tx);
+		raise_to(&f->rx_bytes, rx);
+	}
+	if (closed)
 		__sync_fetch_and_or(&f->flags, EW_FLOW_CLOSED);
 	return 0;
 }
@@ -637,9 +634,10 @@ int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	if (f->sock) {
 		__u64 tx, rx;
 
-		flow_totals(f, sk, &tx, &rx);
-		raise_to(&f->tx_bytes, tx);
-		raise_to(&f->rx_bytes, rx);
+		if (flow_totals(f, sk, &tx, &rx)) {
+			raise_to(&f->tx_bytes, tx);
+			raise_to(&f->rx_bytes, rx);
+		}
 	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {

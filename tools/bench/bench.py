@@ -665,7 +665,8 @@ class Bench:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         server = self.procs.start(*self.ns.exec(self.ns.server), PYTHON, LLM_SERVER, "--addr", SERVER_V4,
                                   "--port", "443", "--cert", self.cert, "--key", self.key,
-                                  "--log", llm_log, "--ready", ready, preexec_fn=more_files)
+                                  "--log", llm_log, "--ready", ready, "--processes", "2",
+                                  preexec_fn=more_files)
         deadline = time.monotonic() + 20
         while not ready.exists():
             if time.monotonic() > deadline or server.poll() is not None:

@@ -11,11 +11,13 @@ of the API key presented: the ground truth the tests compare with. The body can
 be gzip-encoded when the client accepts it (?gzip=1 forces it).
 """
 import argparse
+import ctypes
 import gzip
 import hashlib
 import json
 import os
 import random
+import signal
 import socket
 import ssl
 import threading
@@ -104,9 +106,13 @@ def key_of(headers):
     return None
 
 
-def handle(conn, log, lock, rng):
+def handle(raw, ctx, log, lock, rng):
     buf = b""
+    conn = raw
     try:
+        # the handshake here, not in the accepting thread: one slow client
+        # does not hold up the others
+        conn = ctx.wrap_socket(raw, server_side=True)
         while True:
             head, body, buf = read_request(conn, buf)
             if head is None:
@@ -157,6 +163,8 @@ def main():
     p.add_argument("--key", required=True)
     p.add_argument("--log", required=True)
     p.add_argument("--ready", required=True)
+    p.add_argument("--processes", type=int, default=1,
+                   help="processes accepting on the one socket (the GIL bounds one)")
     args = p.parse_args()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
@@ -164,19 +172,23 @@ def main():
     srv = socket.socket(socket.AF_INET6 if ":" in args.addr else socket.AF_INET)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((args.addr, args.port))
-    srv.listen(512)
-    lock = threading.Lock()
-    rng = random.Random(7)
-    with open(args.ready, "w") as f:
-        f.write(str(os.getpid()))
+    srv.listen(4096)
+    worker = 0
+    for worker in range(1, args.processes):
+        if os.fork() == 0:
+            # die with the first process, which the tests stop
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            break
+    else:
+        worker = 0
+    lock = threading.Lock()  # log lines are single O_APPEND writes across processes
+    rng = random.Random(7 + worker)
+    if worker == 0:
+        with open(args.ready, "w") as f:
+            f.write(str(os.getpid()))
     while True:
         raw, _ = srv.accept()
-        try:
-            conn = ctx.wrap_socket(raw, server_side=True)
-        except (OSError, ssl.SSLError):
-            raw.close()
-            continue
-        threading.Thread(target=handle, args=(conn, args.log, lock, rng), daemon=True).start()
+        threading.Thread(target=handle, args=(raw, ctx, args.log, lock, rng), daemon=True).start()
 
 
 if __name__ == "__main__":
