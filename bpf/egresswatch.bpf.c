@@ -9,15 +9,15 @@
  * copies them into the flows map before each read by user space, the close
  * hook takes the final ones. The packet hooks then only make the flow and
  * sample its first client payload, and skip the packets of every flow that
- * needs nothing more (settled, marked in the socket's storage). Elsewhere the packet hooks count
- * TCP by sequence numbers. UDP is counted by the packet hooks. */
+ * needs nothing more (settled, marked in the socket's storage). Elsewhere the
+ * packet hooks count TCP by sequence numbers. UDP is counted by the packet
+ * hooks. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sock_key.h"
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
-#define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
 #define IPV6_MAX_EXT_HEADERS 4
 
@@ -308,6 +308,13 @@ static __always_inline int parse_packet(struct __sk_buff *skb, bool egress, stru
 	return set_payload(skb, egress, p, thoff, th);
 }
 
+/* The data bytes in a TCP socket's bytes_acked, which counts the SYN once it
+ * is acknowledged. */
+static __always_inline __u64 data_acked(__u64 bytes_acked)
+{
+	return bytes_acked ? bytes_acked - 1 : 0;
+}
+
 /* A new flow's entry. Out of line: the common case, an existing flow, then
  * does not zero a whole entry on the stack for every packet. */
 static __noinline struct ew_flow *flow_new(struct ew_flow_key *key, struct ew_owner *owner,
@@ -321,7 +328,7 @@ static __noinline struct ew_flow *flow_new(struct ew_flow_key *key, struct ew_ow
 		/* what the socket had before we saw it is not this flow's: a
 		 * socket from before start (a new one starts from zero) */
 		init.sock = (__u64)sk;
-		init.tx_base = tp->bytes_acked ? tp->bytes_acked - 1 : 0; /* the SYN counts 1 */
+		init.tx_base = data_acked(tp->bytes_acked);
 		init.rx_base = tp->bytes_received;
 	}
 	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
@@ -567,7 +574,7 @@ static __always_inline bool flow_totals(const struct ew_flow *f, struct sock *sk
 	__u64 acked, received, sent, retrans, flags;
 
 	read_acked_received(tp, &acked, &received);
-	acked = acked ? acked - 1 : 0; /* the SYN */
+	acked = data_acked(acked);
 	if (above(acked, f->tx_base) <= f->tx_bytes && above(received, f->rx_base) <= f->rx_bytes)
 		return false;
 	sent = BPF_CORE_READ(tp, bytes_sent);

@@ -177,6 +177,19 @@ assert got == 777777
     assert row["tx_bytes_total"] == len("GET 777777\n")
 
 
+# Client script code: one keep-alive request to the plain-http server on a
+# connected socket s (f: its reader); returns the bytes sent and received.
+HTTP_GET = f"""
+def get(s, f, n):
+    request = b"GET /bytes/%d HTTP/1.1\\r\\nHost: {SERVER_V4}\\r\\n\\r\\n" % n
+    s.sendall(request)
+    received = 0
+    while (line := f.readline()) != b"\\r\\n":
+        received += len(line)
+    return len(request), received + 2 + len(f.read(n))
+"""
+
+
 @pytest.mark.parametrize("counters", TCP_COUNTERS)
 def test_idle_open_connection_shows_every_byte(netns, procs, server, egresswatch, tmp_path,
                                                counters):
@@ -184,18 +197,14 @@ def test_idle_open_connection_shows_every_byte(netns, procs, server, egresswatch
     stays open, not only once it closes."""
     server("plain-http", port=9000)
     ew = counting_egresswatch(egresswatch, tmp_path, counters)
-    script = f"""
+    script = HTTP_GET + f"""
 import socket, sys
 s = socket.create_connection(({SERVER_V4!r}, 9000))
 f = s.makefile("rb")
 sent = received = 0
 for n in (5000, 123457, 1):
-    request = b"GET /bytes/%d HTTP/1.1\\r\\nHost: {SERVER_V4}\\r\\n\\r\\n" % n
-    s.sendall(request)
-    sent += len(request)
-    while (line := f.readline()) != b"\\r\\n":
-        received += len(line)
-    received += 2 + len(f.read(n))
+    out, got = get(s, f, n)
+    sent, received = sent + out, received + got
 print(sent, received, flush=True)
 sys.stdin.readline()
 """
@@ -223,7 +232,7 @@ def test_socket_connected_again_is_a_new_connection(netns, procs, server, egress
     named like the first."""
     server("plain-http", port=9000)
     ew = counting_egresswatch(egresswatch, tmp_path, counters)
-    script = f"""
+    script = HTTP_GET + f"""
 import ctypes, socket
 libc = ctypes.CDLL(None, use_errno=True)
 s = socket.socket()
@@ -231,12 +240,8 @@ sent = received = 0
 for n in (4321, 98765):
     s.connect(({SERVER_V4!r}, 9000))
     f = s.makefile("rb")
-    request = b"GET /bytes/%d HTTP/1.1\\r\\nHost: {SERVER_V4}\\r\\n\\r\\n" % n
-    s.sendall(request)
-    sent += len(request)
-    while (line := f.readline()) != b"\\r\\n":
-        received += len(line)
-    received += 2 + len(f.read(n))
+    out, got = get(s, f, n)
+    sent, received = sent + out, received + got
     f.close()
     unspec = ctypes.create_string_buffer(16)  # sa_family 0: AF_UNSPEC
     assert libc.connect(s.fileno(), unspec, 16) == 0, ctypes.get_errno()

@@ -214,6 +214,14 @@ def prog_ids_of(pid):
     return ids
 
 
+def run_stats(by_name, name):
+    """(ns, runs) of a program in a window, by its name or the kernel's 15
+    characters of it; (0, 0) for none (a program without an empty twin)."""
+    if not name:
+        return 0, 0
+    return by_name.get(name) or by_name.get(name[:15], (0, 0))
+
+
 def prog_stats():
     progs = json.loads(run("bpftool", "-j", "prog", "show").stdout)
     return {p["id"]: (p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0)) for p in progs}
@@ -386,9 +394,8 @@ class Bench:
                         r = rows.setdefault(ew_name, {"empty": bx_name, "socket_path": socket_path,
                                                       "ew_ns": [], "empty_ns": [], "ratio": [],
                                                       "ew_runs": 0, "empty_runs": 0})
-                        et, ec = by_name.get(ew_name) or by_name.get(ew_name[:15], (0, 0))
-                        bt, bc = (by_name.get(bx_name) or by_name.get(bx_name[:15], (0, 0))
-                                  if bx_name else (0, 0))
+                        et, ec = run_stats(by_name, ew_name)
+                        bt, bc = run_stats(by_name, bx_name)
                         r["ew_runs"] += ec
                         r["empty_runs"] += bc
                         e = et / ec if ec else None

@@ -174,13 +174,12 @@ def main():
     srv.bind((args.addr, args.port))
     srv.listen(4096)
     worker = 0
-    for worker in range(1, args.processes):
+    for i in range(1, args.processes):
         if os.fork() == 0:
             # die with the first process, which the tests stop
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            worker = i
             break
-    else:
-        worker = 0
     lock = threading.Lock()  # log lines are single O_APPEND writes across processes
     rng = random.Random(7 + worker)
     if worker == 0:
