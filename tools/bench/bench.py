@@ -654,6 +654,29 @@ class Bench:
 
     # ---- 5 and 6. user space under LLM-shaped load, next to nethogs ----
 
+    def refresh_cost(self, ew, refreshes=3):
+        """ew_refresh's ms per run over the flows still open, and egresswatch's
+        CPU per refresh (all of it: the read of the map, the sweep, the output)
+        with no load. Statistics are on only here: they cost every BPF program
+        run two clock reads, which the CPU figures above must not pay."""
+        old = run("sysctl", "-n", "kernel.bpf_stats_enabled").stdout.strip()
+        run("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
+        try:
+            ids = prog_ids_of(ew.pid)
+            ew.wait_refreshes(1)
+            before, c0 = prog_stats(), cpu_seconds(ew.pid)
+            ew.wait_refreshes(refreshes)
+            after, c1 = prog_stats(), cpu_seconds(ew.pid)
+        finally:
+            run("sysctl", "-qw", f"kernel.bpf_stats_enabled={old}")
+        for i in ids:
+            if i in after and i in before and after[i][0] == "ew_refresh":
+                runs = after[i][2] - before[i][2]
+                if runs:
+                    return {"refresh_ms": (after[i][1] - before[i][1]) / runs / 1e6, "runs": runs,
+                            "ew_cpu_ms_per_refresh": 1000 * (c1 - c0) / refreshes}
+        return None
+
     def user_space(self):
         q = self.q
         conns = self.args.flows or (500 if q else 10000)
@@ -734,6 +757,7 @@ class Bench:
             time.sleep(1.5)
             t = ew.totals(cpid)
             nhb = nethogs_bytes(nh_lines, cpid)
+            res["refresh_idle"] = self.refresh_cost(ew)
             retrans1 = self.retrans_segs()
             res["tcp_retrans_segs"] = {k: retrans1[k] - retrans0[k] for k in retrans0}
             res.update({
@@ -981,6 +1005,10 @@ def table(r):
                      f"settling, not in the CPU % above), egresswatch CPU "
                      f"{o['ew_cpu_s']:.2f} s ({1000 * o['ew_cpu_s'] / max(1, u['flows_open']):.2f} ms per flow), "
                      f"RSS {o['ew_rss_mib']:.0f} MiB")
+        idle = u.get("refresh_idle")
+        if idle:
+            L.append(f"   the {u['flows_open']} flows idle: ew_refresh {idle['refresh_ms']:.2f} ms per run, egresswatch "
+                     f"{idle['ew_cpu_ms_per_refresh']:.1f} ms of CPU per refresh (one a second)")
         L.append(f"   TCP segments retransmitted (server ns, client ns): {u.get('tcp_retrans_segs')}")
         L.append(f"   requests: client {tr.get('requests')}, egresswatch {ew.get('requests')}, "
                  f"server log {u.get('server_logged_requests')}; lost "
