@@ -328,6 +328,7 @@ static __noinline struct ew_flow *flow_new(struct ew_flow_key *key, struct ew_ow
 		/* what the socket had before we saw it is not this flow's: a
 		 * socket from before start (a new one starts from zero) */
 		init.sock = (__u64)sk;
+		init.owner_storage = (__u64)owner;
 		init.tx_base = data_acked(tp->bytes_acked);
 		init.rx_base = tp->bytes_received;
 	}
@@ -451,6 +452,20 @@ static __always_inline void count_stream(__u64 *bytes, __u32 base, const struct 
 	}
 }
 
+/* ew_refresh's runs. */
+__u32 refresh_round;
+
+/* The socket had a packet in this round of ew_refresh: its counters may move.
+ * Written once a round, not on every packet, so that the line stays shared
+ * between the CPUs of the two directions. */
+static __always_inline void mark_moved(struct ew_owner *owner)
+{
+	__u32 round = refresh_round;
+
+	if (owner->moved_round != round)
+		owner->moved_round = round;
+}
+
 static __always_inline int count(struct __sk_buff *skb, bool egress)
 {
 	__u32 settled_bit = egress ? EW_SETTLED_EGRESS : EW_SETTLED_INGRESS;
@@ -471,6 +486,8 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 	owner = bpf_sk_storage_get(&owners, sk, 0, 0);
 	if (!owner)
 		return 1; /* not an outbound socket: nothing of ours */
+	if (tcp_counts_from_socket)
+		mark_moved(owner);
 	if (owner->settled & settled_bit)
 		return 1; /* the socket counts, the flow is made and sampled */
 	if (parse_packet(skb, egress, &p))
@@ -602,28 +619,55 @@ static __always_inline void raise_to(__u64 *count, __u64 n)
 	}
 }
 
-/* ew_refresh's runs, for the checks it makes at some runs only. */
-__u64 refresh_round;
+/* Rounds in which a socket is read after its last packet. TCP moves its
+ * counters a moment after the packet hooks run (later when the socket's owner
+ * holds its lock): the round of the packet may read the socket before that,
+ * the next one reads it after. */
+#define MOVED_ROUNDS 2
+
+/* Whether the flow's socket had packets in the last rounds, from its owner's
+ * storage (by address: the syscall program may not call the storage helper).
+ * Storage freed with its socket reads as anything, and a read socket's cookie
+ * is checked. */
+static __always_inline bool moved_lately(const struct ew_flow *f, __u32 round)
+{
+	__u32 moved;
+
+	if (bpf_probe_read_kernel(&moved, sizeof(moved),
+				  (void *)f->owner_storage + offsetof(struct ew_owner, moved_round)))
+		return true;
+	return (__s32)(round - moved) <= MOVED_ROUNDS;
+}
 
 static long refresh_flow(struct bpf_map *map, const struct ew_flow_key *key, struct ew_flow *f,
 			 void *ctx)
 {
 	struct sock *sk = (struct sock *)f->sock;
 	__u64 cookie = key->cookie, tx, rx;
-	bool closed, fresh;
+	__u32 round = refresh_round;
+	bool look_closer, closed, fresh;
 
-	/* a socket freed since (its memory may hold another socket by now)
-	 * has another cookie; a closed flow has its final counts */
-	if (!sk || (f->flags & EW_FLOW_CLOSED) ||
-	    BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) != cookie)
+	if (!sk || (f->flags & EW_FLOW_CLOSED))
+		return 0; /* not counted from its socket, or its final counts are in */
+	/* Every 16th round a flow's socket is read whatever its packets, for
+	 * its state (below) and as a safety net for the marks. */
+	look_closer = ((cookie + round) & 15) == 0;
+	/* Most flows: an idle socket is not read at all, two cache lines of
+	 * its counters and one of its cookie saved. */
+	if (!look_closer && !moved_lately(f, round))
+		return 0;
+	fresh = flow_totals(f, sk, &tx, &rx);
+	if (!fresh && !look_closer)
+		return 0;
+	/* After the counters: a socket freed since, whose memory may hold
+	 * another socket by now, has another cookie, and what was read is not
+	 * this flow's. */
+	if (BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) != cookie)
 		return 0;
 	/* A closed socket's entry, which the close hook did not see: a packet
 	 * racing the close made it again after the hook deleted it (the hook
-	 * runs before the socket's state becomes TCP_CLOSE). User space ends it.
-	 * Rare: each flow is looked at every 16th refresh, not every one. */
-	closed = ((cookie + refresh_round) & 15) == 0 &&
-		 BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE;
-	fresh = flow_totals(f, sk, &tx, &rx);
+	 * runs before the socket's state becomes TCP_CLOSE). User space ends it. */
+	closed = look_closer && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE;
 	/* The map is preallocated: an entry deleted by the close hook while the
 	 * socket was read can be taken by a new flow at once. What was read is
 	 * this entry's only if it still is this flow's. */

@@ -19,6 +19,10 @@ struct ew_owner {
 	__u32 flags; /* EW_OWNER_* */
 	char comm[EW_COMM_LEN];
 	__u32 settled; /* EW_SETTLED_*: kernel side only */
+	/* Kernel side only: ew_refresh's round at the socket's last packet.
+	 * Its counters move only when a packet comes, so ew_refresh reads only
+	 * the sockets of the last rounds. */
+	__u32 moved_round;
 };
 
 /* Set by user space on sockets that were open before egresswatch started. */
@@ -59,6 +63,7 @@ struct ew_flow {
 	/* TCP counted from the socket's own counters (the packet hooks then
 	 * leave tx_bytes and rx_bytes to ew_refresh and the close hook): */
 	__u64 sock;       /* the kernel socket's address; its cookie is checked before use */
+	__u64 owner_storage; /* its struct ew_owner's address, for moved_round */
 	__u64 tx_base;    /* data bytes the socket had sent and had acknowledged when first seen */
 	__u64 rx_base;    /* data bytes it had received then */
 	__u32 sample_end; /* stream offset past the last client segment looked at for a sample */

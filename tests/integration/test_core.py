@@ -194,7 +194,8 @@ def get(s, f, n):
 def test_idle_open_connection_shows_every_byte(netns, procs, server, egresswatch, tmp_path,
                                                counters):
     """A keep-alive connection that goes quiet shows all it carried while it
-    stays open, not only once it closes."""
+    stays open, not only once it closes; quiet for several refreshes (whose
+    reader then skips its socket), it shows what it carries next."""
     server("plain-http", port=9000)
     ew = counting_egresswatch(egresswatch, tmp_path, counters)
     script = HTTP_GET + f"""
@@ -202,23 +203,30 @@ import socket, sys
 s = socket.create_connection(({SERVER_V4!r}, 9000))
 f = s.makefile("rb")
 sent = received = 0
-for n in (5000, 123457, 1):
-    out, got = get(s, f, n)
-    sent, received = sent + out, received + got
-print(sent, received, flush=True)
-sys.stdin.readline()
+for sizes in ((5000, 123457, 1), (777,)):
+    for n in sizes:
+        out, got = get(s, f, n)
+        sent, received = sent + out, received + got
+    print(sent, received, flush=True)
+    sys.stdin.readline()
 """
     p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", script,
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    sent, received = map(int, p.stdout.readline().split())
+    for step in ("first requests", "a request after a quiet spell"):
+        sent, received = map(int, p.stdout.readline().split())
 
-    def live():
-        row = ew.rows(p.pid).get(SERVER_V4)
-        return row if row and row["connections"] == 1 and \
-            (row["tx_bytes_total"], row["rx_bytes_total"]) == (sent, received) else None
-    wait_for(live, 10, f"the open connection's {sent} bytes out and {received} in")
-    p.stdin.write(b"done\n")
-    p.stdin.flush()
+        def live():
+            row = ew.rows(p.pid).get(SERVER_V4)
+            return row if row and row["connections"] == 1 and \
+                (row["tx_bytes_total"], row["rx_bytes_total"]) == (sent, received) else None
+        # within a few refreshes: not left to the reader's check of every
+        # socket at each 16th
+        wait_for(live, 4, f"{step}: the open connection's {sent} bytes out and {received} in")
+        quiet_until = len(ew.lines) + 6
+        wait_for(lambda: len(ew.lines) >= quiet_until, 10, "six refreshes")
+        assert live(), f"{step}: the quiet connection's counts moved"
+        p.stdin.write(b"next\n")
+        p.stdin.flush()
     assert p.wait(timeout=30) == 0
     row = ew.settled(p.pid)[SERVER_V4]
     assert (row["tx_bytes_total"], row["rx_bytes_total"]) == (sent, received)
