@@ -133,6 +133,7 @@ static struct flow_entry *flow_new(struct accountant *a, const struct ew_flow_ke
 	f->node.key = &f->key;
 	f->node.key_len = sizeof(f->key);
 	f->last_change = now;
+	f->seen_pass = a->pass - 1; /* not yet seen in this pass */
 	f->row->connections++;
 	f->row->connections_opened++;
 	f->row->connections_total++;
@@ -145,6 +146,10 @@ static void flow_drop(struct accountant *a, struct flow_entry *f)
 	if (a->namer.forget)
 		a->namer.forget(a->namer.ctx, &f->key);
 	f->row->connections--;
+	if (f->seen_pass == a->pass)
+		a->seen--;
+	if (f->closed)
+		a->closing--;
 	ht_remove(&a->flows, &f->node);
 	free(f);
 }
@@ -181,7 +186,10 @@ static struct flow_entry *account(struct accountant *a, const struct ew_flow_key
 	rows_add_bytes(f->row, tx, rx, now);
 	f->tx_bytes = flow->tx_bytes;
 	f->rx_bytes = flow->rx_bytes;
-	f->seen_pass = a->pass;
+	if (f->seen_pass != a->pass) {
+		f->seen_pass = a->pass;
+		a->seen++;
+	}
 	f->missing = false;
 	return f;
 }
@@ -210,8 +218,10 @@ void accountant_event(struct accountant *a, const struct ew_event *ev, double no
 		 * calls, read after this event, still finds its row. */
 		final = flow_of_final(&ev->flow);
 		f = account(a, &ev->key, &final, true, now);
-		if (f)
+		if (f) {
 			f->closed = true;
+			a->closing++;
+		}
 		break;
 	case EW_EV_NEW_OWNER:
 		proccache_learn(&a->procs, &ev->flow.owner, now);
@@ -266,14 +276,14 @@ struct row *accountant_flow_row(struct accountant *a, int flows_fd, const struct
  * when its rows are made. */
 #define PROCESS_CACHE_AGE_S 600
 
-void accountant_end_pass(struct accountant *a, double now)
+/* A flow missing from the map was closed by the kernel. Its close event was
+ * queued right after the delete, so it is read at the start of the next pass:
+ * only a flow missing twice is dropped without one. */
+static void drop_ended(struct accountant *a)
 {
 	struct ht_iter it;
 	struct ht_node *n;
 
-	/* A flow missing from the map was closed by the kernel. Its close event
-	 * was queued right after the delete, so it is read at the start of the
-	 * next pass: only a flow missing twice is dropped without one. */
 	ht_iter_init(&it, &a->flows);
 	while ((n = ht_iter_next(&it))) {
 		struct flow_entry *f = container_of(n, struct flow_entry, node);
@@ -287,6 +297,15 @@ void accountant_end_pass(struct accountant *a, double now)
 		else
 			f->missing = true;
 	}
+}
+
+void accountant_end_pass(struct accountant *a, double now)
+{
+	/* With every flow seen and none closed, as in most passes, none is to
+	 * be dropped: no walk over them all. */
+	if (a->seen < a->flows.count || a->closing)
+		drop_ended(a);
+	a->seen = 0;
 	ht_drain(&a->released, offsetof(struct cookie_entry, node));
 	proccache_prune(&a->procs, now, PROCESS_CACHE_AGE_S);
 	a->pass++;

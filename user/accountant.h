@@ -32,6 +32,8 @@ struct accountant {
 	char cgroup_root[PATH_MAX];
 	double udp_idle_s;       /* an idle UDP flow is finalized after this long */
 	uint32_t pass;
+	size_t seen;             /* flows seen in this pass */
+	size_t closing;          /* flows whose close event was read, dropped at its end */
 };
 
 int accountant_init(struct accountant *a, struct row_table *rows, const struct flow_namer *namer);
