@@ -11,7 +11,8 @@ with the measured case (A,B then B,A, repeated) and reported as min/median:
               a 100 MB TLS download without and with egresswatch
   4. churn    short TCP and TLS connections/s without and with egresswatch; with it,
               no event lost and every byte the server sent accounted
-  5. user     egresswatch's CPU and peak RSS under LLM-shaped keep-alive load
+  5. user     egresswatch's CPU and peak RSS under LLM-shaped keep-alive load; then,
+              the flows idle, ew_refresh's ns per run and egresswatch's CPU per refresh
   6. nethogs  the same load: nethogs's CPU and byte figures next to egresswatch's,
               against the client's own byte counts
 
