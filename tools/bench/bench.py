@@ -102,6 +102,13 @@ class Procs:
         self.procs.append(p)
         return p
 
+    def check_running(self, procs, what):
+        """A load that exited (a refused option, a port in use) would leave a
+        step measuring less than it says: stop the bench instead."""
+        for p in procs:
+            if p.poll() is not None:
+                raise RuntimeError(f"{what}: load exited with {p.returncode}: {' '.join(p.args)}")
+
     def stop(self, p, sig=signal.SIGTERM, timeout=5):
         if p.poll() is None:
             try:
@@ -422,7 +429,10 @@ class Bench:
             tls_thread = threading.Thread(target=tls_loop, daemon=True)
             tls_thread.start()
             try:
+                time.sleep(1.0)
+                self.procs.check_running(load, "kernel")
                 programs = self.program_costs("kernel", PAIRS, windows, window_s)
+                self.procs.check_running(load, "kernel")
             finally:
                 stop_tls.set()
                 tls_thread.join()
@@ -443,7 +453,11 @@ class Bench:
             for port, way in (("5303", ()), ("5304", ("-R",))):
                 load.append(self.procs.start(*self.ns.exec(self.ns.client), "iperf3", "-c", SERVER_V4,
                                              "-p", port, "-b", "1G", "-t", IPERF_FOREVER, *way))
-            return self.program_costs("kernel, TCP only", SKB_PAIRS, windows, window_s)
+            time.sleep(1.0)
+            self.procs.check_running(load, "kernel, TCP only")
+            costs = self.program_costs("kernel, TCP only", SKB_PAIRS, windows, window_s)
+            self.procs.check_running(load, "kernel, TCP only")
+            return costs
         finally:
             for p in load:
                 self.procs.stop(p, signal.SIGKILL)
