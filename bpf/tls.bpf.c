@@ -65,6 +65,27 @@ struct {
 	__type(value, __u8);
 } ignored SEC(".maps");
 
+/* Per connection, the bytes its reads returned so far: the position of each
+ * read in the stream, which user space's skips (below) are given in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ew_tls_conn);
+	__type(value, __u64);
+} read_pos SEC(".maps");
+
+/* Per connection, set by user space: reads that end at or before this stream
+ * position are not copied, only their length is sent. A response body of
+ * known length that nothing is read from (a file or audio download) then
+ * costs a small event per read, not a copy of it. A separate map from
+ * read_pos, so that user space never writes what the kernel counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ew_tls_conn);
+	__type(value, __u64);
+} read_skip SEC(".maps");
+
 #define TLS_EVENTS_SIZE (4 << 20)
 
 struct {
@@ -94,12 +115,17 @@ struct {
 	__type(value, __u64);
 } tls_stats SEC(".maps");
 
-static __always_inline void stat_inc(__u32 id)
+static __always_inline void stat_add(__u32 id, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&tls_stats, &id);
 
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void stat_inc(__u32 id)
+{
+	stat_add(id, 1);
 }
 
 static __always_inline int enter(__u64 conn, __u64 buf, __u64 count_ptr, __u32 dir)
@@ -178,6 +204,38 @@ static __always_inline void send_plaintext(struct ew_tls_event *ev, const struct
 	}
 }
 
+/* Counts a read into its connection's stream position (ev->pos); true when
+ * user space asked for it not to be copied, its length then sent alone. */
+static __always_inline bool read_skipped(struct ew_tls_event *ev, const struct ew_tls_conn *key,
+					 __u64 len)
+{
+	__u64 zero = 0, *pos, *until;
+
+	pos = bpf_map_lookup_elem(&read_pos, key);
+	if (!pos) {
+		/* counting starts anew (a new connection, or its entry was
+		 * evicted): a skip given in the old count no longer holds */
+		bpf_map_delete_elem(&read_skip, key);
+		bpf_map_update_elem(&read_pos, key, &zero, BPF_NOEXIST);
+		pos = bpf_map_lookup_elem(&read_pos, key);
+		if (!pos)
+			return false;
+	}
+	/* a connection object is used by one thread at a time */
+	ev->pos = *pos;
+	*pos += len;
+	until = bpf_map_lookup_elem(&read_skip, key);
+	if (!until || ev->pos + len > *until)
+		return false;
+	ev->len = len;
+	ev->captured = 0;
+	if (bpf_ringbuf_output(&tls_events, ev, offsetof(struct ew_tls_event, data), lazy_wakeup()))
+		stat_inc(EW_TLS_STAT_LOST);
+	else
+		stat_add(EW_TLS_STAT_READ_SKIPPED, len);
+	return true;
+}
+
 static __always_inline int leave(long ret, bool ex)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -214,6 +272,9 @@ static __always_inline int leave(long ret, bool ex)
 	ev->sock = c->sock;
 	key.conn = c->conn;
 	key.tgid = id >> 32;
+	ev->pos = EW_TLS_POS_UNKNOWN;
+	if (c->dir == EW_TLS_READ && read_skipped(ev, &key, len))
+		goto done;
 	send_plaintext(ev, &key, c->buf, len);
 done:
 	if (!bpf_map_delete_elem(&calls, &tid))
@@ -374,6 +435,8 @@ static __always_inline int conn_end(__u64 conn)
 
 	bpf_map_delete_elem(&ignored, &key);
 	bpf_map_delete_elem(&http2_conns, &key);
+	bpf_map_delete_elem(&read_pos, &key);
+	bpf_map_delete_elem(&read_skip, &key);
 	ev = bpf_ringbuf_reserve(&tls_events, offsetof(struct ew_tls_event, data), 0);
 	if (!ev) {
 		stat_inc(EW_TLS_STAT_LOST);

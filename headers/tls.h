@@ -27,6 +27,9 @@ struct ew_tls_event {
 	__u32 tid;
 	__u64 conn;       /* the library's connection object (SSL *, gnutls_session_t) */
 	__u64 len;        /* bytes the call moved */
+	/* Reads: where the call's plaintext starts in the connection's stream
+	 * of read bytes (as the kernel counted it), or EW_TLS_POS_UNKNOWN. */
+	__u64 pos;
 	__u32 captured;   /* bytes of data[] present: min(len, capture limit) */
 	__u32 uid;
 	char comm[16];
@@ -35,6 +38,8 @@ struct ew_tls_event {
 	struct ew_flow_key sock;
 	__u8 data[EW_TLS_CAPTURE_MAX];
 };
+
+#define EW_TLS_POS_UNKNOWN (~0ull)
 
 #define EW_TLS_EV_DATA 16
 #define EW_TLS_EV_CLOSE 17 /* SSL_free / gnutls_deinit: only the header fields up to conn */
@@ -49,6 +54,7 @@ struct ew_tls_conn {
 enum ew_tls_stat {
 	EW_TLS_STAT_LOST,       /* plaintext events lost: ring buffer full */
 	EW_TLS_STAT_CALLS_FULL, /* calls not followed: too many threads inside TLS calls */
+	EW_TLS_STAT_READ_SKIPPED, /* bytes of response bodies user space asked not to copy */
 	EW_TLS_STAT_MAX,
 };
 

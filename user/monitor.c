@@ -166,6 +166,7 @@ static int start_tls(struct monitor *m)
 	struct plaintext_sink sink = {
 		plaintext_wanted, plaintext_request, plaintext_response, m,
 	};
+	struct tls_kernel_maps maps;
 	int err;
 
 	if (fingerprint_init()) {
@@ -176,7 +177,8 @@ static int start_tls(struct monitor *m)
 			       on_tls_event, m);
 	if (err)
 		return err;
-	err = tls_streams_init(&m->streams, &sink, tls_probes_ignored_fd(&m->tls));
+	maps = tls_probes_maps(&m->tls);
+	err = tls_streams_init(&m->streams, &sink, &maps);
 	if (err)
 		return err;
 	m->tls_on = true;

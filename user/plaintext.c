@@ -18,17 +18,19 @@ struct stream {
 	struct tls_streams *owner;
 	enum stream_kind kind;
 	enum { UNDECIDED, WANTED, UNWANTED } decision; /* by its first request */
+	uint64_t skip_until; /* the read position the kernel was last asked to skip to */
 	union {
 		struct h1_conn h1;
 		struct h2_conn h2;
 	};
 };
 
-int tls_streams_init(struct tls_streams *t, const struct plaintext_sink *sink, int ignored_fd)
+int tls_streams_init(struct tls_streams *t, const struct plaintext_sink *sink,
+		     const struct tls_kernel_maps *maps)
 {
 	memset(t, 0, sizeof(*t));
 	t->sink = *sink;
-	t->ignored_fd = ignored_fd;
+	t->maps = *maps;
 	return ht_init(&t->ht) ? -ENOMEM : 0;
 }
 
@@ -64,8 +66,8 @@ static void ignore(struct tls_streams *t, struct stream *s)
 		h2_free(&s->h2);
 	s->kind = STREAM_IGNORED;
 	t->stats.ignored++;
-	if (t->ignored_fd >= 0)
-		bpf_map_update_elem(t->ignored_fd, &s->key, &one, BPF_ANY);
+	if (t->maps.ignored_fd >= 0)
+		bpf_map_update_elem(t->maps.ignored_fd, &s->key, &one, BPF_ANY);
 }
 
 static void on_request(void *ctx, struct exchange *x)
@@ -195,6 +197,29 @@ void tls_streams_prune(struct tls_streams *t)
 	ht_free(&seen);
 }
 
+/* Below this a body is copied: asking costs a map update, and most
+ * responses are small. */
+#define READ_SKIP_MIN (64u << 10)
+
+/* A response body that nothing reads, of known length: the kernel sends the
+ * lengths of its reads and not their bytes (it counts positions in the same
+ * stream of reads, so the request holds whatever it has sent since). */
+static void skip_unread_body(struct tls_streams *t, struct stream *s,
+			     const struct ew_tls_event *ev)
+{
+	uint64_t left = h1_unread_body_left(&s->h1), until;
+
+	if (left < READ_SKIP_MIN || ev->pos == EW_TLS_POS_UNKNOWN)
+		return;
+	until = ev->pos + ev->len + left;
+	if (until == s->skip_until)
+		return; /* asked at an earlier read of this body */
+	s->skip_until = until;
+	t->stats.read_skips++;
+	if (t->maps.read_skip_fd >= 0)
+		bpf_map_update_elem(t->maps.read_skip_fd, &s->key, &until, BPF_ANY);
+}
+
 void tls_streams_event(struct tls_streams *t, const struct ew_tls_event *ev, size_t size)
 {
 	struct ew_tls_conn key = { .conn = ev->conn, .tgid = ev->tgid };
@@ -218,10 +243,12 @@ void tls_streams_event(struct tls_streams *t, const struct ew_tls_event *ev, siz
 	if (ev->sock.cookie)
 		s->peer.sock = ev->sock;
 	if (s->kind == STREAM_H1) {
-		if (ev->dir == EW_TLS_WRITE)
+		if (ev->dir == EW_TLS_WRITE) {
 			h1_write(&s->h1, ev->data, ev->captured, ev->len);
-		else
+		} else {
 			h1_read(&s->h1, ev->data, ev->captured, ev->len);
+			skip_unread_body(t, s, ev);
+		}
 	} else {
 		if (ev->dir == EW_TLS_WRITE)
 			h2_write(&s->h2, ev->data, ev->captured, ev->len);

@@ -33,16 +33,27 @@ struct plaintext_stats {
 	uint64_t streams;   /* connections followed */
 	uint64_t ignored;   /* connections dropped: not LLM, server side, or not HTTP */
 	uint64_t unparsed;  /* connections that could not be parsed (joined midway, lost step) */
+	uint64_t read_skips; /* response bodies the kernel was asked not to copy */
 };
+
+/* The kernel's maps that the streams steer, -1 where there are none. */
+struct tls_kernel_maps {
+	int ignored_fd;   /* connections not to copy at all */
+	int read_skip_fd; /* per connection, the read position up to which not to copy */
+};
+
+/* For streams with no kernel behind them (tests, fuzzing). */
+static const struct tls_kernel_maps NO_KERNEL_MAPS = { -1, -1 };
 
 struct tls_streams {
 	struct hashtab ht;
 	struct plaintext_sink sink;
-	int ignored_fd;     /* the kernel's map of ignored connections, or -1 */
+	struct tls_kernel_maps maps;
 	struct plaintext_stats stats;
 };
 
-int tls_streams_init(struct tls_streams *t, const struct plaintext_sink *sink, int ignored_fd);
+int tls_streams_init(struct tls_streams *t, const struct plaintext_sink *sink,
+		     const struct tls_kernel_maps *maps);
 void tls_streams_free(struct tls_streams *t);
 /* Frees the streams of processes that are gone: a process killed mid-stream
  * never calls SSL_free. */

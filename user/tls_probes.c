@@ -163,9 +163,12 @@ void tls_probes_stop(struct tls_probes *p)
 	p->skel = NULL;
 }
 
-int tls_probes_ignored_fd(const struct tls_probes *p)
+struct tls_kernel_maps tls_probes_maps(const struct tls_probes *p)
 {
-	return bpf_map__fd(p->skel->maps.ignored);
+	return (struct tls_kernel_maps){
+		.ignored_fd = bpf_map__fd(p->skel->maps.ignored),
+		.read_skip_fd = bpf_map__fd(p->skel->maps.read_skip),
+	};
 }
 
 int tls_probes_read_stats(const struct tls_probes *p, __u64 out[EW_TLS_STAT_MAX])

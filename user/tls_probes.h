@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "hashtab.h"
+#include "plaintext.h"
 #include "tls.h"
 
 struct tls_bpf;
@@ -35,7 +36,7 @@ void tls_probes_stop(struct tls_probes *p);
 void tls_probes_scan_system(struct tls_probes *p);
 /* One process: its executable, and with maps also the libraries it mapped. */
 void tls_probes_scan_process(struct tls_probes *p, pid_t pid, bool maps);
-int tls_probes_ignored_fd(const struct tls_probes *p);
+struct tls_kernel_maps tls_probes_maps(const struct tls_probes *p);
 /* Sums the per-CPU TLS loss counters. */
 int tls_probes_read_stats(const struct tls_probes *p, __u64 out[EW_TLS_STAT_MAX]);
 

@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!initialized)
 		LLVMFuzzerInitialize(NULL, NULL);
 	FUZZ_CHECK(ev);
-	FUZZ_CHECK(tls_streams_init(&ts, &sink, -1) == 0);
+	FUZZ_CHECK(tls_streams_init(&ts, &sink, &NO_KERNEL_MAPS) == 0);
 	while (pos < size) {
 		uint8_t op = data[pos++];
 		size_t want = 0, captured;

@@ -69,7 +69,7 @@ static int setup(void **state)
 	struct plaintext_sink sink = { wanted, on_request, on_response, &f->seen };
 
 	f->ev = calloc(1, sizeof(*f->ev));
-	assert_int_equal(tls_streams_init(&f->t, &sink, -1), 0);
+	assert_int_equal(tls_streams_init(&f->t, &sink, &NO_KERNEL_MAPS), 0);
 	*state = f;
 	return 0;
 }
@@ -106,12 +106,13 @@ static void assert_sock(const struct tls_peer *who, uint64_t cookie)
 	assert_memory_equal(&who->sock, &want, sizeof(want));
 }
 
-static void event(struct fixture *f, uint32_t tgid, uint64_t conn, uint32_t dir, uint64_t cookie,
-		  const void *data, size_t len)
+/* A call at stream position pos that moved len bytes, captured of them copied. */
+static void event_at(struct fixture *f, uint32_t tgid, uint64_t conn, uint32_t dir,
+		     uint64_t cookie, uint64_t pos, const void *data, size_t captured, uint64_t len)
 {
 	struct ew_tls_event *ev = f->ev;
 
-	assert_true(len <= EW_TLS_CAPTURE_MAX);
+	assert_true(captured <= EW_TLS_CAPTURE_MAX && captured <= len);
 	memset(ev, 0, offsetof(struct ew_tls_event, data));
 	ev->type = EW_TLS_EV_DATA;
 	ev->dir = dir;
@@ -119,12 +120,19 @@ static void event(struct fixture *f, uint32_t tgid, uint64_t conn, uint32_t dir,
 	ev->tid = tgid + 1;
 	ev->conn = conn;
 	ev->len = len;
-	ev->captured = len;
+	ev->pos = pos;
+	ev->captured = captured;
 	ev->uid = 1000;
 	memcpy(ev->comm, "python3", 8);
 	ev->sock = sock(cookie);
-	memcpy(ev->data, data, len);
-	tls_streams_event(&f->t, ev, offsetof(struct ew_tls_event, data) + len);
+	memcpy(ev->data, data, captured);
+	tls_streams_event(&f->t, ev, offsetof(struct ew_tls_event, data) + captured);
+}
+
+static void event(struct fixture *f, uint32_t tgid, uint64_t conn, uint32_t dir, uint64_t cookie,
+		  const void *data, size_t len)
+{
+	event_at(f, tgid, conn, dir, cookie, EW_TLS_POS_UNKNOWN, data, len, len);
 }
 
 static void writes(struct fixture *f, uint64_t conn, uint64_t cookie, const char *s)
@@ -350,6 +358,44 @@ static void prune_drops_the_streams_of_exited_processes(void **state)
 	assert_int_equal(f->t.ht.count, 3);
 }
 
+/* A 1 MB file download on a followed connection: once its head is read the
+ * kernel is asked to skip to the body's end, its reads then come as lengths
+ * alone, and the next response on the connection is read with its usage. A
+ * JSON body of that length is copied: its usage is in it. */
+static void unread_body_is_skipped_up_to_its_end(void **state)
+{
+	struct fixture *f = *state;
+	static const char file_request[] =
+		"GET /v1/files/file-abc/content HTTP/1.1\r\nHost: api.openai.com\r\n\r\n";
+	static const char file_head[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+		"Content-Length: 1000000\r\n\r\n0123456789";
+	static const char json_head[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{";
+	uint64_t pos = 5000; /* reads before the request: where the stream stands */
+	uint64_t head = strlen(file_head), left = 1000000 - 10;
+
+	writes(f, CONN_A, 1, file_request);
+	event_at(f, TGID, CONN_A, EW_TLS_READ, 1, pos, file_head, head, head);
+	assert_int_equal(f->t.stats.read_skips, 1);
+	/* the kernel sends the body's reads as their lengths */
+	event_at(f, TGID, CONN_A, EW_TLS_READ, 1, pos + head, "", 0, left - 90000);
+	event_at(f, TGID, CONN_A, EW_TLS_READ, 1, pos + head + left - 90000, "", 0, 90000);
+	assert_int_equal(f->seen.responses, 1);
+	assert_int_equal(f->t.stats.read_skips, 1); /* one request per body */
+	writes(f, CONN_A, 1, chat_request);
+	event_at(f, TGID, CONN_A, EW_TLS_READ, 1, pos + head + left, chat_response,
+		 strlen(chat_response), strlen(chat_response));
+	assert_int_equal(f->seen.responses, 2);
+	assert_int_equal(f->seen.usage[1].input, 19);
+	assert_int_equal(f->seen.usage[1].output, 10);
+	/* a long JSON body is copied: its usage is in it */
+	writes(f, CONN_A, 1, chat_request);
+	event_at(f, TGID, CONN_A, EW_TLS_READ, 1, 2000000, json_head, strlen(json_head),
+		 strlen(json_head));
+	assert_int_equal(f->t.stats.read_skips, 1);
+}
+
 static void short_or_inconsistent_events_are_dropped(void **state)
 {
 	struct fixture *f = *state;
@@ -397,6 +443,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(joined_http2_and_server_sides_are_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_pointer_in_two_processes_is_two_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(short_or_inconsistent_events_are_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(unread_body_is_skipped_up_to_its_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(prune_drops_the_streams_of_exited_processes, setup,
 						teardown),
 	};
