@@ -310,6 +310,17 @@ def counters_config(tmp_path, counters):
     return path
 
 
+def bpf_map_of(pid, name):
+    """The dump (bpftool's JSON) of the BPF map called name that process pid holds."""
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+            ids = [line.split()[1] for line in f if line.startswith("map_id:")]
+        for map_id in ids:
+            if json.loads(run("bpftool", "-j", "map", "show", "id", map_id).stdout).get("name") == name:
+                return json.loads(run("bpftool", "-j", "map", "dump", "id", map_id).stdout)
+    raise AssertionError(f"process {pid} holds no BPF map {name}")
+
+
 def bpf_program_ids(prefix="ew_"):
     """Ids of the loaded BPF programs whose names start with prefix."""
     progs = json.loads(run("bpftool", "-j", "prog", "list").stdout)

@@ -7,7 +7,7 @@ import pytest
 import uuid
 from pathlib import Path
 
-from conftest import PYTHON, SERVER_V4, client, wait_for
+from conftest import PYTHON, SERVER_V4, bpf_map_of, client, wait_for
 
 KEYS = [f"sk-test-{uuid.uuid4().hex}" for _ in range(3)]
 
@@ -99,6 +99,48 @@ def test_payload_capture_bounds_each_copy(netns, procs, llm_server, dns_server, 
     got = plaintext_of(ew.settled(p.pid)["api.openai.com"])
     assert (got["requests"], got["keys"]) == (expected["requests"], 1)
     assert (got["output"] or 0) < expected["output"]
+
+
+# enum ew_tls_stat in headers/tls.h: bytes of response bodies not copied
+TLS_STAT_READ_SKIPPED = 2
+
+FILE_THEN_CHAT = """
+import http.client, json, ssl, sys
+ctx = ssl.create_default_context(cadata=sys.argv[1])
+c = http.client.HTTPSConnection("api.openai.com", 443, context=ctx)
+c.request("GET", "/v1/files/file-abc/content?bytes={size}", headers={{"authorization": "Bearer " + sys.argv[2]}})
+r = c.getresponse()
+assert r.status == 200 and len(r.read()) == {size}
+c.request("POST", "/v1/chat/completions", body=json.dumps({{"model": "m"}}),
+          headers={{"authorization": "Bearer " + sys.argv[2], "content-type": "application/json"}})
+r = c.getresponse()
+assert r.status == 200, r.status
+r.read()
+c.close()
+"""
+
+
+def test_file_download_body_is_not_copied(netns, procs, llm_server, dns_server, egresswatch, pki):
+    """A 20 MB file download on a followed connection: its body holds no usage,
+    so once its head is read the kernel sends the lengths of its reads, not
+    their bytes; the chat request after it on the same connection is counted
+    with its tokens."""
+    size = 20_000_000
+    srv = llm_server()
+    dns_server({"api.openai.com": SERVER_V4})
+    ew = egresswatch("-d", "0.5")
+    p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", FILE_THEN_CHAT.format(size=size),
+                    (pki / "ca.pem").read_text(), KEYS[0],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finish(p)
+    expected = truth(srv, 2)
+    assert plaintext_of(ew.settled(p.pid)["api.openai.com"]) == expected
+    skipped = sum(v["value"] for entry in bpf_map_of(ew.proc.pid, "tls_stats")
+                  if entry["formatted"]["key"] == TLS_STAT_READ_SKIPPED
+                  for v in entry["formatted"]["values"])
+    # the reads before user space had the head (its ring is read every 100 ms
+    # or an eighth full) were copied; the rest of the body was not
+    assert size // 2 <= skipped <= size, skipped
 
 
 def curl_post(netns, procs, pki, url, key, header, extra=(), data='{"model": "m"}'):

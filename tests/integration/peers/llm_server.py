@@ -106,6 +106,29 @@ def key_of(headers):
     return None
 
 
+def log_request(log, lock, path, headers, tokens_in, tokens_out):
+    with lock, open(log, "a") as f:
+        f.write(json.dumps({"path": path, "key": key_of(headers), "input_tokens": tokens_in,
+                            "output_tokens": tokens_out}) + "\n")
+
+
+def send_file(conn, path):
+    """GET /v1/files/ID/content?bytes=N: a file of N bytes (the Files API's
+    download), no usage in it. False for any other path."""
+    base, _, query = path.partition("?")
+    if not (base.startswith("/v1/files/") and base.endswith("/content")):
+        return False
+    size = int(dict(q.split("=", 1) for q in query.split("&") if "=" in q).get("bytes", "0"))
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                 b"Content-Length: %d\r\n\r\n" % size)
+    block = bytes(range(256)) * 256
+    while size:
+        n = min(size, len(block))
+        conn.sendall(block[:n])
+        size -= n
+    return True
+
+
 def handle(raw, ctx, log, lock, rng):
     buf = b""
     conn = raw
@@ -118,6 +141,9 @@ def handle(raw, ctx, log, lock, rng):
             if head is None:
                 return
             method, path, headers = head
+            if send_file(conn, path):
+                log_request(log, lock, path, headers, 0, 0)
+                continue
             route = ROUTES.get(path.split("?")[0])
             if not route:
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
@@ -142,10 +168,8 @@ def handle(raw, ctx, log, lock, rng):
                              b"Content-Length: %d\r\n\r\n" % len(data) + data)
             usage_reported = ctype != "text/event-stream" or path.startswith("/v1/messages") or \
                 bool(req.get("stream_options", {}).get("include_usage"))
-            with lock, open(log, "a") as f:
-                f.write(json.dumps({"path": path, "key": key_of(headers),
-                                    "input_tokens": tokens_in if usage_reported else 0,
-                                    "output_tokens": tokens_out if usage_reported else 0}) + "\n")
+            log_request(log, lock, path, headers, tokens_in if usage_reported else 0,
+                        tokens_out if usage_reported else 0)
             if headers.get("connection", "").lower() == "close":
                 conn.unwrap()  # close_notify, then the close
                 return
