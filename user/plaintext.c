@@ -202,14 +202,16 @@ void tls_streams_prune(struct tls_streams *t)
 #define READ_SKIP_MIN (64u << 10)
 
 /* A response body that nothing reads, of known length: the kernel sends the
- * lengths of its reads and not their bytes (it counts positions in the same
- * stream of reads, so the request holds whatever it has sent since). */
+ * lengths of its reads and not their bytes. The end is given as a position in
+ * the kernel's count of the connection's read bytes, so it holds however far
+ * the kernel has read since this event. */
 static void skip_unread_body(struct tls_streams *t, struct stream *s,
 			     const struct ew_tls_event *ev)
 {
 	uint64_t left = h1_unread_body_left(&s->h1), until;
 
-	if (left < READ_SKIP_MIN || ev->pos == EW_TLS_POS_UNKNOWN)
+	/* an unwanted stream is about to be ignored whole */
+	if (s->decision != WANTED || left < READ_SKIP_MIN || ev->pos == EW_TLS_POS_UNKNOWN)
 		return;
 	until = ev->pos + ev->len + left;
 	if (until == s->skip_until)
