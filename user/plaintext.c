@@ -178,6 +178,17 @@ static bool process_gone(struct hashtab *seen, uint32_t tgid)
 	return gone;
 }
 
+/* A connection whose process died without SSL_free, which would have removed
+ * the kernel's entries for it: its pid and pointer may come back in another
+ * process, which must not start ignored or skipping. */
+static void forget_in_kernel(struct tls_streams *t, const struct ew_tls_conn *key)
+{
+	if (t->maps.ignored_fd >= 0)
+		bpf_map_delete_elem(t->maps.ignored_fd, key);
+	if (t->maps.read_skip_fd >= 0)
+		bpf_map_delete_elem(t->maps.read_skip_fd, key);
+}
+
 void tls_streams_prune(struct tls_streams *t)
 {
 	struct hashtab seen;
@@ -190,8 +201,10 @@ void tls_streams_prune(struct tls_streams *t)
 	while ((n = ht_iter_next(&it))) {
 		struct stream *s = container_of(n, struct stream, node);
 
-		if (process_gone(&seen, s->key.tgid))
+		if (process_gone(&seen, s->key.tgid)) {
+			forget_in_kernel(t, &s->key);
 			stream_free(t, s);
+		}
 	}
 	ht_drain(&seen, offsetof(struct process_seen, node));
 	ht_free(&seen);

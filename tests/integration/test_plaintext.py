@@ -143,6 +143,38 @@ def test_file_download_body_is_not_copied(netns, procs, llm_server, dns_server, 
     assert size // 2 <= skipped <= size, skipped
 
 
+SLOW_DOWNLOAD = """
+import http.client, ssl, sys, time
+ctx = ssl.create_default_context(cadata=sys.argv[1])
+c = http.client.HTTPSConnection("api.openai.com", 443, context=ctx)
+c.request("GET", "/v1/files/file-big/content?bytes=2000000000")
+r = c.getresponse()
+while r.read(1 << 20):
+    time.sleep(0.05)
+"""
+
+
+def test_killed_downloader_leaves_no_skip_behind(netns, procs, llm_server, dns_server, egresswatch,
+                                                 pki):
+    """A client killed in the middle of a file download never calls SSL_free,
+    which removes the kernel's skip for its connection: egresswatch removes it
+    once it sees the process gone, so that a process given the same pid and
+    connection pointer later does not start skipping."""
+    llm_server()
+    dns_server({"api.openai.com": SERVER_V4})
+    ew = egresswatch("-d", "0.5")
+    p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", SLOW_DOWNLOAD,
+                    (pki / "ca.pem").read_text(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def skips_of_client():
+        return [e for e in bpf_map_of(ew.proc.pid, "read_skip") if e["formatted"]["key"]["tgid"] == p.pid]
+    wait_for(skips_of_client, 15, "the download's skip in the kernel")
+    p.kill()
+    p.wait(timeout=10)
+    # egresswatch looks for exited processes every 10 s
+    wait_for(lambda: not skips_of_client(), 25, "the killed client's skip removed")
+
+
 def curl_post(netns, procs, pki, url, key, header, extra=(), data='{"model": "m"}'):
     env = dict(os.environ, CURL_CA_BUNDLE=str(pki / "ca.pem"))
     return client(netns, procs, "curl", "-sS", "--fail", "-o", "/dev/null", *extra,
