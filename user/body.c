@@ -219,6 +219,17 @@ void body_feed(struct body *b, const uint8_t *data, size_t len)
 	} while (r == Z_OK && !b->broken && (b->z.avail_in || !b->z.avail_out));
 }
 
+uint64_t body_unneeded(const struct body *b, uint64_t left)
+{
+	if (b->mode == BODY_IGNORE)
+		return left;
+	/* a gap in a long JSON body loses nothing its tail does not hold; a
+	 * compressed one cannot resume after a gap */
+	if (b->mode == BODY_JSON && !b->compressed && !b->broken && left > BODY_JSON_MAX)
+		return left - BODY_JSON_TAIL;
+	return 0;
+}
+
 void body_gap(struct body *b, size_t len)
 {
 	if (b->mode == BODY_IGNORE || !len)

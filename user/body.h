@@ -38,6 +38,10 @@ void body_init(struct body *b, const char *content_type, const char *content_enc
 void body_feed(struct body *b, const uint8_t *data, size_t len);
 /* len bytes of the body were not captured. */
 void body_gap(struct body *b, size_t len);
+/* How many of the next left bytes of the body its reader has no use for:
+ * all of a body it ignores, all but the tail of a long JSON body (json_bytes
+ * keeps only that), none of the rest. */
+uint64_t body_unneeded(const struct body *b, uint64_t left);
 /* The body is complete: the last scan. */
 void body_end(struct body *b);
 void body_free(struct body *b);

@@ -429,12 +429,11 @@ void h1_read(struct h1_conn *c, const uint8_t *data, size_t captured, uint64_t l
 	call(c, &c->resp, data, captured, len, h1_starts_response);
 }
 
-uint64_t h1_unread_body_left(const struct h1_conn *c)
+uint64_t h1_body_unneeded(const struct h1_conn *c)
 {
-	if (c->resp.state != H1_BODY_LENGTH || !c->current || !c->current->body_started ||
-	    c->current->body.mode != BODY_IGNORE)
+	if (c->resp.state != H1_BODY_LENGTH || !c->current || !c->current->body_started)
 		return 0;
-	return c->resp.remaining;
+	return body_unneeded(&c->current->body, c->resp.remaining);
 }
 
 void h1_close(struct h1_conn *c)

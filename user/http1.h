@@ -55,10 +55,10 @@ void h1_init(struct h1_conn *c, const struct h1_sink *sink);
 /* Plaintext of one TLS call: captured bytes of len (len > captured: the rest was not copied). */
 void h1_write(struct h1_conn *c, const uint8_t *data, size_t captured, uint64_t len);
 void h1_read(struct h1_conn *c, const uint8_t *data, size_t captured, uint64_t len);
-/* Bytes left of a response body of known length whose content nothing reads
- * (not JSON, SSE or an event stream: a file, audio), 0 for any other state:
- * what the kernel need not copy. */
-uint64_t h1_unread_body_left(const struct h1_conn *c);
+/* Of the response body of known length being read, the bytes from here on
+ * that its reader has no use for (body_unneeded), 0 in any other state: what
+ * the kernel need not copy. */
+uint64_t h1_body_unneeded(const struct h1_conn *c);
 /* The connection ended: a body read to the close completes. */
 void h1_close(struct h1_conn *c);
 void h1_free(struct h1_conn *c);

@@ -214,19 +214,20 @@ void tls_streams_prune(struct tls_streams *t)
  * responses are small. */
 #define READ_SKIP_MIN (64u << 10)
 
-/* A response body that nothing reads, of known length: the kernel sends the
- * lengths of its reads and not their bytes. The end is given as a position in
+/* The part of a response body of known length that its reader has no use for
+ * (a file, audio, all but the tail of a long JSON body): the kernel sends the
+ * lengths of its reads and not their bytes. Its end is given as a position in
  * the kernel's count of the connection's read bytes, so it holds however far
  * the kernel has read since this event. */
-static void skip_unread_body(struct tls_streams *t, struct stream *s,
-			     const struct ew_tls_event *ev)
+static void skip_unneeded_body(struct tls_streams *t, struct stream *s,
+			       const struct ew_tls_event *ev)
 {
-	uint64_t left = h1_unread_body_left(&s->h1), until;
+	uint64_t unneeded = h1_body_unneeded(&s->h1), until;
 
 	/* an unwanted stream is about to be ignored whole */
-	if (s->decision != WANTED || left < READ_SKIP_MIN || ev->pos == EW_TLS_POS_UNKNOWN)
+	if (s->decision != WANTED || unneeded < READ_SKIP_MIN || ev->pos == EW_TLS_POS_UNKNOWN)
 		return;
-	until = ev->pos + ev->len + left;
+	until = ev->pos + ev->len + unneeded;
 	if (until == s->skip_until)
 		return; /* asked at an earlier read of this body */
 	s->skip_until = until;
@@ -262,7 +263,7 @@ void tls_streams_event(struct tls_streams *t, const struct ew_tls_event *ev, siz
 			h1_write(&s->h1, ev->data, ev->captured, ev->len);
 		} else {
 			h1_read(&s->h1, ev->data, ev->captured, ev->len);
-			skip_unread_body(t, s, ev);
+			skip_unneeded_body(t, s, ev);
 		}
 	} else {
 		if (ev->dir == EW_TLS_WRITE)

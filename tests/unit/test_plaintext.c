@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "http2.h"
+#include "body.h"
 #include "plaintext.h"
 
 #define TGID 4242
@@ -361,8 +362,9 @@ static void prune_drops_the_streams_of_exited_processes(void **state)
 /* A 1 MB file download on a followed connection: once its head is read the
  * kernel is asked to skip to the body's end, its reads then come as lengths
  * alone, and the next response on the connection is read with its usage. A
- * JSON body of that length is copied: its usage is in it. */
-static void unread_body_is_skipped_up_to_its_end(void **state)
+ * JSON body is copied whole up to BODY_JSON_MAX; past that, all but its tail
+ * is skipped, and the usage in the tail is read. */
+static void unneeded_body_is_skipped(void **state)
 {
 	struct fixture *f = *state;
 	static const char file_request[] =
@@ -372,8 +374,11 @@ static void unread_body_is_skipped_up_to_its_end(void **state)
 		"Content-Length: 1000000\r\n\r\n0123456789";
 	static const char json_head[] =
 		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{";
+	static const char long_json_head[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 3000000\r\n\r\n{";
+	static const char tail[] = "\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10}}";
 	uint64_t pos = 5000; /* reads before the request: where the stream stands */
-	uint64_t head = strlen(file_head), left = 1000000 - 10;
+	uint64_t head = strlen(file_head), left = 1000000 - 10, at, skipped;
 
 	writes(f, CONN_A, 1, file_request);
 	event_at(f, TGID, CONN_A, EW_TLS_READ, 1, pos, file_head, head, head);
@@ -384,16 +389,39 @@ static void unread_body_is_skipped_up_to_its_end(void **state)
 	assert_int_equal(f->seen.responses, 1);
 	assert_int_equal(f->t.stats.read_skips, 1); /* one request per body */
 	writes(f, CONN_A, 1, chat_request);
-	event_at(f, TGID, CONN_A, EW_TLS_READ, 1, pos + head + left, chat_response,
-		 strlen(chat_response), strlen(chat_response));
+	at = pos + head + left;
+	event_at(f, TGID, CONN_A, EW_TLS_READ, 1, at, chat_response, strlen(chat_response),
+		 strlen(chat_response));
 	assert_int_equal(f->seen.responses, 2);
 	assert_int_equal(f->seen.usage[1].input, 19);
 	assert_int_equal(f->seen.usage[1].output, 10);
-	/* a long JSON body is copied: its usage is in it */
+	/* a JSON body kept whole is copied: its usage may be anywhere in it */
 	writes(f, CONN_A, 1, chat_request);
-	event_at(f, TGID, CONN_A, EW_TLS_READ, 1, 2000000, json_head, strlen(json_head),
-		 strlen(json_head));
+	at += strlen(chat_response);
+	event_at(f, TGID, CONN_A, EW_TLS_READ, 1, at, json_head, strlen(json_head), strlen(json_head));
 	assert_int_equal(f->t.stats.read_skips, 1);
+	closes(f, CONN_A);
+	/* a longer one: all but its tail is skipped */
+	writes(f, CONN_B, 2, chat_request);
+	event_at(f, TGID, CONN_B, EW_TLS_READ, 2, 0, long_json_head, strlen(long_json_head),
+		 strlen(long_json_head));
+	assert_int_equal(f->t.stats.read_skips, 2);
+	skipped = 3000000 - 1 - BODY_JSON_TAIL;
+	event_at(f, TGID, CONN_B, EW_TLS_READ, 2, strlen(long_json_head), "", 0, skipped);
+	at = strlen(long_json_head) + skipped;
+	/* the tail: filler, then the usage that closes the document */
+	for (uint64_t n, left_tail = BODY_JSON_TAIL; left_tail; at += n, left_tail -= n) {
+		static char piece[16384];
+
+		n = left_tail < sizeof(piece) ? left_tail : sizeof(piece);
+		memset(piece, ' ', n);
+		if (n == left_tail)
+			memcpy(piece + n - strlen(tail), tail, strlen(tail));
+		event_at(f, TGID, CONN_B, EW_TLS_READ, 2, at, piece, n, n);
+	}
+	assert_int_equal(f->seen.responses, 3);
+	assert_int_equal(f->seen.usage[2].input, 19);
+	assert_int_equal(f->seen.usage[2].output, 10);
 }
 
 static void short_or_inconsistent_events_are_dropped(void **state)
@@ -443,7 +471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(joined_http2_and_server_sides_are_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_pointer_in_two_processes_is_two_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(short_or_inconsistent_events_are_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(unread_body_is_skipped_up_to_its_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(unneeded_body_is_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(prune_drops_the_streams_of_exited_processes, setup,
 						teardown),
 	};

@@ -673,6 +673,33 @@ static void undecodable_or_unread_bodies_give_no_usage(void **state)
 	assert_usage(&u, 19, 10);
 }
 
+/* What the kernel need not copy: a body read for nothing, all but the tail of
+ * a JSON body longer than is kept whole; nothing of a short or compressed
+ * JSON body, SSE or an event stream. */
+static void unneeded_bytes_of_each_kind_of_body(void **state)
+{
+	uint64_t huge = 3 * (uint64_t)BODY_JSON_MAX;
+	struct body b;
+
+	(void)state;
+	body_init(&b, "application/octet-stream", NULL);
+	assert_int_equal(body_unneeded(&b, huge), huge);
+	body_free(&b);
+	body_init(&b, JSON, NULL);
+	assert_int_equal(body_unneeded(&b, huge), huge - BODY_JSON_TAIL);
+	assert_int_equal(body_unneeded(&b, BODY_JSON_MAX), 0);
+	body_free(&b);
+	body_init(&b, JSON, "gzip");
+	assert_int_equal(body_unneeded(&b, huge), 0);
+	body_free(&b);
+	body_init(&b, SSE, NULL);
+	assert_int_equal(body_unneeded(&b, huge), 0);
+	body_free(&b);
+	body_init(&b, "application/vnd.amazon.eventstream", NULL);
+	assert_int_equal(body_unneeded(&b, huge), 0);
+	body_free(&b);
+}
+
 static void gaps_lose_only_what_they_interrupt(void **state)
 {
 	static const char events[] =
@@ -743,6 +770,7 @@ int main(void)
 		cmocka_unit_test(truncated_gzip_sse_keeps_the_events_before_the_cut),
 		cmocka_unit_test(undecodable_or_unread_bodies_give_no_usage),
 		cmocka_unit_test(gaps_lose_only_what_they_interrupt),
+		cmocka_unit_test(unneeded_bytes_of_each_kind_of_body),
 	};
 
 	return cmocka_run_group_tests_name("usage", tests, NULL, NULL);

@@ -92,8 +92,18 @@ def anthropic(req, tokens_in, tokens_out):
     return "text/event-stream", out
 
 
+def openai_embeddings(req, tokens_in, tokens_out):
+    """One 1536-float vector per input: megabytes of JSON, the usage at its end."""
+    vector = "[" + ", ".join("%.8f" % (i / 1536) for i in range(1536)) + "]"
+    data = ", ".join('{"object": "embedding", "index": %d, "embedding": %s}' % (i, vector)
+                     for i in range(len(req.get("input", []))))
+    return "application/json", [('{"object": "list", "data": [%s], "model": "m", "usage": '
+                                 '{"prompt_tokens": %d, "total_tokens": %d}}'
+                                 % (data, tokens_in, tokens_in)).encode()]
+
+
 ROUTES = {"/v1/chat/completions": openai_chat, "/v1/responses": openai_responses,
-          "/v1/messages": anthropic}
+          "/v1/messages": anthropic, "/v1/embeddings": openai_embeddings}
 
 
 def key_of(headers):
@@ -150,6 +160,8 @@ def handle(raw, ctx, log, lock, rng):
                 continue
             req = json.loads(body or b"{}")
             tokens_in, tokens_out = rng.randint(10, 500), rng.randint(100, 5000)
+            if route is openai_embeddings:
+                tokens_out = 0
             ctype, parts = route(req, tokens_in, tokens_out)
             gz = "gzip=1" in path
             extra = b"openai-organization: org-test-1\r\n" if "chat" in path else b""
