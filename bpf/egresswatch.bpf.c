@@ -661,7 +661,10 @@ static long refresh_flow(struct bpf_map *map, const struct ew_flow_key *key, str
 		return 0;
 	/* After the counters: a socket freed since, whose memory may hold
 	 * another socket by now, has another cookie, and what was read is not
-	 * this flow's. */
+	 * this flow's. (x86 keeps loads in order; a weakly ordered CPU such as
+	 * arm64 may not, and BPF has no read barrier to ask it: there a socket
+	 * reused in the instant between the two reads could lend its counts,
+	 * which are kept only where they are higher.) */
 	if (BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) != cookie)
 		return 0;
 	/* A closed socket's entry, which the close hook did not see: a packet
