@@ -1,14 +1,13 @@
 """Faults and stress: a flow map smaller than the load, connection churn from
 several processes, a client killed mid-stream. egresswatch keeps running,
 accounts what it can, and counts exactly what it could not."""
-import json
 import os
 import shlex
 import signal
 import subprocess
 import time
 
-from conftest import PYTHON, SERVER_V4, client, json_lines, wait_for
+from conftest import PYTHON, SERVER_V4, bpf_map_of, client, json_lines, wait_for
 from test_run import finish, llm_client
 
 HOLD_MANY = f"""
@@ -86,18 +85,11 @@ def test_client_killed_mid_stream(netns, procs, llm_server, dns_server, egresswa
 
 def open_tls_calls(ew_pid):
     """calls_in_flight, read from the .bss of egresswatch's TLS programs."""
-    for fd in os.listdir(f"/proc/{ew_pid}/fdinfo"):
-        with open(f"/proc/{ew_pid}/fdinfo/{fd}") as f:
-            ids = [line.split()[1] for line in f if line.startswith("map_id:")]
-        for map_id in ids:
-            dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", map_id],
-                                             capture_output=True, text=True).stdout or "[]")
-            for entry in dump:
-                value = entry.get("formatted", {}).get("value") if isinstance(entry, dict) else None
-                for section in value.get(".bss", []) if isinstance(value, dict) else []:
-                    if "calls_in_flight" in section:
-                        return section["calls_in_flight"]
-    raise AssertionError("no calls_in_flight in egresswatch's maps")
+    for entry in bpf_map_of(ew_pid, "tls_bpf.bss"):
+        for section in entry["formatted"]["value"][".bss"]:
+            if "calls_in_flight" in section:
+                return section["calls_in_flight"]
+    raise AssertionError("no calls_in_flight in egresswatch's TLS .bss")
 
 
 def test_thread_killed_inside_ssl_read_closes_its_call(netns, procs, llm_server, egresswatch):
