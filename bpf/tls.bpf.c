@@ -75,10 +75,11 @@ struct {
 } read_pos SEC(".maps");
 
 /* Per connection, set by user space: reads that end at or before this stream
- * position are not copied, only their length is sent. A response body of
- * known length that nothing is read from (a file or audio download) then
- * costs a small event per read, not a copy of it. A separate map from
- * read_pos, so that user space never writes what the kernel counts. */
+ * position are not copied, only their length is sent. The part of a response
+ * body of known length that its reader has no use for (a file or audio
+ * download, all but the tail of a long JSON body) then costs a small event
+ * per read, not a copy of it. A separate map from read_pos, so that user
+ * space never writes what the kernel counts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);

@@ -62,7 +62,7 @@ struct ew_flow {
 	__u64 rx_seq_base;
 	/* TCP counted from the socket's own counters (the packet hooks then
 	 * leave tx_bytes and rx_bytes to ew_refresh and the close hook): */
-	__u64 sock;       /* the kernel socket's address; its cookie is checked before use */
+	__u64 sock;       /* the kernel socket's address; its cookie is checked before what was read counts */
 	__u64 owner_storage; /* its struct ew_owner's address, for moved_round */
 	__u64 tx_base;    /* data bytes the socket had sent and had acknowledged when first seen */
 	__u64 rx_base;    /* data bytes it had received then */
