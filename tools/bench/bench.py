@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,6 +226,19 @@ def prog_ids_of(pid):
     return ids
 
 
+@contextmanager
+def bpf_stats(on):
+    """kernel.bpf_stats_enabled set for the block, then as it was. On, every BPF
+    program run pays two clock reads: only what reads the statistics turns
+    them on."""
+    old = run("sysctl", "-n", "kernel.bpf_stats_enabled").stdout.strip()
+    run("sysctl", "-qw", f"kernel.bpf_stats_enabled={int(on)}")
+    try:
+        yield
+    finally:
+        run("sysctl", "-qw", f"kernel.bpf_stats_enabled={old}")
+
+
 def run_stats(by_name, name):
     """(ns, runs) of a program in a window, by its name or the kernel's 15
     characters of it; (0, 0) for none (a program without an empty twin)."""
@@ -352,10 +366,8 @@ class Bench:
         """ns per run of egresswatch's programs and of their empty twins over the
         running load: half the windows with the empty loader attached first
         (it runs first at a cgroup hook), half with egresswatch first."""
-        old = run("sysctl", "-n", "kernel.bpf_stats_enabled").stdout.strip()
-        run("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
         rows = {}
-        try:
+        with bpf_stats(True):
             for half in range(2):
                 if half == 0:
                     empty = EmptyLoader(self.procs)
@@ -393,8 +405,6 @@ class Bench:
                     before = after
                 ew.stop()
                 empty.stop()
-        finally:
-            run("sysctl", "-qw", f"kernel.bpf_stats_enabled={old}")
         return {name: {"empty": r["empty"], "socket_path": r["socket_path"],
                        "ew_runs": r["ew_runs"], "empty_runs": r["empty_runs"],
                        "ew_ns": stats(r["ew_ns"]), "empty_ns": stats(r["empty_ns"]),
@@ -561,19 +571,17 @@ class Bench:
         def diagnose():
             """Where the download's added time goes: egresswatch's uprobe programs'
             ns per run (bpf_stats) and its own CPU, during one download."""
-            old = run("sysctl", "-n", "kernel.bpf_stats_enabled").stdout.strip()
-            run("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
-            ew = Egresswatch(self.procs)
-            try:
-                time.sleep(1.0)
-                ids = prog_ids_of(ew.pid)
-                before, c0 = prog_stats(), cpu_seconds(ew.pid)
-                x = self.client("download", LOOPBACK, "18443", size)[0]
-                ew.wait_refreshes(1)
-                after, c1 = prog_stats(), cpu_seconds(ew.pid)
-            finally:
-                ew.stop()
-                run("sysctl", "-qw", f"kernel.bpf_stats_enabled={old}")
+            with bpf_stats(True):
+                ew = Egresswatch(self.procs)
+                try:
+                    time.sleep(1.0)
+                    ids = prog_ids_of(ew.pid)
+                    before, c0 = prog_stats(), cpu_seconds(ew.pid)
+                    x = self.client("download", LOOPBACK, "18443", size)[0]
+                    ew.wait_refreshes(1)
+                    after, c1 = prog_stats(), cpu_seconds(ew.pid)
+                finally:
+                    ew.stop()
             progs = {}
             for i in ids:
                 if i in before and i in after and after[i][2] > before[i][2]:
@@ -698,18 +706,13 @@ class Bench:
     def refresh_cost(self, ew, refreshes=3):
         """ew_refresh's ms per run over the flows still open, and egresswatch's
         CPU per refresh (all of it: the read of the map, the sweep, the output)
-        with no load. Statistics are on only here: they cost every BPF program
-        run two clock reads, which the CPU figures above must not pay."""
-        old = run("sysctl", "-n", "kernel.bpf_stats_enabled").stdout.strip()
-        run("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
-        try:
+        with no load. Statistics are on only here, not in the CPU figures above."""
+        with bpf_stats(True):
             ids = prog_ids_of(ew.pid)
             ew.wait_refreshes(1)
             before, c0 = prog_stats(), cpu_seconds(ew.pid)
             ew.wait_refreshes(refreshes)
             after, c1 = prog_stats(), cpu_seconds(ew.pid)
-        finally:
-            run("sysctl", "-qw", f"kernel.bpf_stats_enabled={old}")
         for i in ids:
             if i in after and i in before and after[i][0] == "ew_refresh":
                 runs = after[i][2] - before[i][2]
@@ -832,22 +835,19 @@ class Bench:
         self.pki()
         self.ns.destroy()
         self.ns.create()
-        # statistics on, every BPF program run pays two clock reads: only the
-        # steps that read them (1, and 3's diagnosis) turn them on
-        stats_before = run("sysctl", "-n", "kernel.bpf_stats_enabled").stdout.strip()
-        run("sysctl", "-qw", "kernel.bpf_stats_enabled=0")
-        try:
-            for key, fn in steps:
-                if only and key not in only:
-                    continue
-                log(f"{fn.__name__} ...")
-                t = time.monotonic()
-                fn()
-                log(f"{fn.__name__} done in {time.monotonic() - t:.0f}s")
-        finally:
-            self.procs.stop_all()
-            self.ns.destroy()
-            run("sysctl", "-qw", f"kernel.bpf_stats_enabled={stats_before}")
+        # statistics off but where a step reads them (1, 3's diagnosis, 5's idle flows)
+        with bpf_stats(False):
+            try:
+                for key, fn in steps:
+                    if only and key not in only:
+                        continue
+                    log(f"{fn.__name__} ...")
+                    t = time.monotonic()
+                    fn()
+                    log(f"{fn.__name__} done in {time.monotonic() - t:.0f}s")
+            finally:
+                self.procs.stop_all()
+                self.ns.destroy()
         self.results["duration_s"] = time.time() - self.results["started"]
         out = Path(self.args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
