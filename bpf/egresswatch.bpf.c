@@ -11,7 +11,8 @@
  * sample its first client payload, and skip the packets of every flow that
  * needs nothing more (settled, marked in the socket's storage). Elsewhere the
  * packet hooks count TCP by sequence numbers. UDP is counted by the packet
- * hooks. */
+ * hooks: a socket's first peer in the socket's storage, which ew_refresh and
+ * the release hook copy into its flow, other peers in their flows. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sock_key.h"
@@ -57,9 +58,35 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* Set by the loader before load: TCP bytes from the socket's own counters
- * (ew_refresh loads on this kernel), not from each packet. */
-const volatile bool tcp_counts_from_socket = false;
+/* Set by the loader before load: ew_refresh loads on this kernel, so TCP bytes
+ * come from the socket's own counters, not from each packet, and a UDP
+ * socket's first peer is counted in its storage, not in its flow. */
+const volatile bool counts_from_socket = false;
+
+/* The bytes of a UDP socket's first peer: a connected socket's only one, such
+ * as a QUIC connection's. Counting them here skips the flows map (a hash of
+ * the 32-byte key and a shared entry) on every datagram. The two counters
+ * sit on lines of their own, written by the CPUs of the two directions. */
+struct udp_counts {
+	__u8 peer[16];
+	__u16 peer_port;
+	__u16 pad;
+	__u32 claimed; /* a flow is being made for the peer, or was */
+	__u32 ready;   /* the flow is made: packets of the peer count here */
+	__u32 pad2;
+	__u64 cookie;  /* the socket's: validates a read of freed storage */
+	__u8 tx_line_gap[64];
+	__u64 tx_bytes;
+	__u8 rx_line_gap[64];
+	__u64 rx_bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct udp_counts);
+} udp_counts SEC(".maps");
 
 /* Where a sample is built: too large for the BPF stack. */
 struct {
@@ -315,24 +342,56 @@ static __always_inline __u64 data_acked(__u64 bytes_acked)
 	return bytes_acked ? bytes_acked - 1 : 0;
 }
 
+/* The UDP counts of the socket for the flow being made, if that flow is the
+ * socket's first (DNS aside: its answers are sampled from the flow's
+ * packets). The claim keeps a second peer out while the flow is made. */
+static __always_inline struct udp_counts *claim_udp_counts(struct bpf_sock *sk,
+							  const struct ew_flow_key *key)
+{
+	struct udp_counts *c;
+
+	if (key->peer_port == 53)
+		return NULL;
+	c = bpf_sk_storage_get(&udp_counts, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!c || c->claimed || __sync_val_compare_and_swap(&c->claimed, 0, 1) != 0)
+		return NULL;
+	__builtin_memcpy(c->peer, key->peer, sizeof(c->peer));
+	c->peer_port = key->peer_port;
+	c->cookie = key->cookie;
+	return c;
+}
+
 /* A new flow's entry. Out of line: the common case, an existing flow, then
  * does not zero a whole entry on the stack for every packet. */
 static __noinline struct ew_flow *flow_new(struct ew_flow_key *key, struct ew_owner *owner,
 					    struct bpf_sock *sk)
 {
+	struct udp_counts *udp = NULL;
 	struct ew_flow init = {};
 	struct bpf_tcp_sock *tp;
 
 	init.owner = *owner;
-	if (tcp_counts_from_socket && key->proto == IPPROTO_TCP && (tp = bpf_tcp_sock(sk))) {
+	if (counts_from_socket && key->proto == IPPROTO_TCP && (tp = bpf_tcp_sock(sk))) {
 		/* what the socket had before we saw it is not this flow's: a
 		 * socket from before start (a new one starts from zero) */
 		init.sock = (__u64)sk;
 		init.owner_storage = (__u64)owner;
 		init.tx_base = data_acked(tp->bytes_acked);
 		init.rx_base = tp->bytes_received;
+	} else if (counts_from_socket && key->proto == IPPROTO_UDP &&
+		   (udp = claim_udp_counts(sk, key))) {
+		/* the counts start at zero with this flow: nothing counts
+		 * there before the flow is made */
+		init.flags = EW_FLOW_COUNTED_IN_SOCKET;
+		init.sock = (__u64)sk;
+		init.udp_counts = (__u64)udp;
 	}
-	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
+	if (!bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST)) {
+		if (udp)
+			udp->ready = 1;
+	} else if (udp) {
+		udp->claimed = 0; /* made first by another CPU, or no room */
+	}
 	return bpf_map_lookup_elem(&flows, key);
 }
 
@@ -466,6 +525,36 @@ static __always_inline void mark_moved(struct ew_owner *owner)
 		owner->moved_round = round;
 }
 
+static __always_inline bool same_peer(const __u8 *a, const __u8 *b)
+{
+	__u64 x[2], y[2];
+
+	__builtin_memcpy(x, a, sizeof(x));
+	__builtin_memcpy(y, b, sizeof(y));
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+static __always_inline void add_udp(struct udp_counts *c, bool egress, __u64 bytes)
+{
+	__sync_fetch_and_add(egress ? &c->tx_bytes : &c->rx_bytes, bytes);
+}
+
+/* A datagram of its socket's first peer, once the flow is made: counted in
+ * the socket's storage. Other peers' go on to their flows. */
+static __always_inline bool counted_in_socket(struct __sk_buff *skb, bool egress,
+					      struct bpf_sock *sk)
+{
+	struct udp_counts *c = bpf_sk_storage_get(&udp_counts, sk, 0, 0);
+	struct packet p = {};
+
+	if (!c || !c->ready || parse_packet(skb, egress, &p) || p.proto != IPPROTO_UDP)
+		return false;
+	if (p.peer_port != c->peer_port || !same_peer(p.peer, c->peer))
+		return false;
+	add_udp(c, egress, p.payload);
+	return true;
+}
+
 static __always_inline int count(struct __sk_buff *skb, bool egress)
 {
 	__u32 settled_bit = egress ? EW_SETTLED_EGRESS : EW_SETTLED_INGRESS;
@@ -482,11 +571,13 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 1;
+	if (counts_from_socket && sk->protocol == IPPROTO_UDP && counted_in_socket(skb, egress, sk))
+		return 1;
 	state = sk->state;
 	owner = bpf_sk_storage_get(&owners, sk, 0, 0);
 	if (!owner)
 		return 1; /* not an outbound socket: nothing of ours */
-	if (tcp_counts_from_socket)
+	if (counts_from_socket)
 		mark_moved(owner);
 	if (owner->settled & settled_bit)
 		return 1; /* the socket counts, the flow is made and sampled */
@@ -517,7 +608,7 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 		 * a retransmitted first segment is not taken for the second */
 		if (p.payload && egress)
 			sample_client(skb, &p, &key, f, owner->tgid, (__u32)(p.seq - base));
-		if (tcp_counts_from_socket) {
+		if (counts_from_socket) {
 			/* the socket counts: this direction is done once sampled */
 			if (!egress || sampled(f))
 				owner->settled |= settled_bit;
@@ -529,6 +620,15 @@ static __always_inline int count(struct __sk_buff *skb, bool egress)
 	}
 	if (!egress && p.peer_port == 53)
 		sample(skb, &p, &key, owner->tgid, f->rx_bytes, EW_EV_SAMPLE_DNS);
+	if (f->flags & EW_FLOW_COUNTED_IN_SOCKET) {
+		/* the first peer's packets that came before its counts were
+		 * ready, while another CPU made the flow */
+		struct udp_counts *c = bpf_sk_storage_get(&udp_counts, sk, 0, 0);
+
+		if (c)
+			add_udp(c, egress, p.payload);
+		return 1;
+	}
 	__sync_fetch_and_add(egress ? &f->tx_bytes : &f->rx_bytes, p.payload);
 	return 1;
 }
@@ -639,6 +739,24 @@ static __always_inline bool moved_lately(const struct ew_flow *f, __u32 round)
 	return (__s32)(round - moved) <= MOVED_ROUNDS;
 }
 
+/* A UDP flow's counts from its socket's storage, which is freed with the
+ * socket: the cookie stored with them, read after them, tells that they are
+ * still this socket's. */
+static __always_inline void refresh_udp(const struct ew_flow_key *key, struct ew_flow *f)
+{
+	__u64 at = f->udp_counts, tx, rx, cookie;
+
+	if (bpf_probe_read_kernel(&tx, sizeof(tx), (void *)at + offsetof(struct udp_counts, tx_bytes)) ||
+	    bpf_probe_read_kernel(&rx, sizeof(rx), (void *)at + offsetof(struct udp_counts, rx_bytes)) ||
+	    bpf_probe_read_kernel(&cookie, sizeof(cookie),
+				  (void *)at + offsetof(struct udp_counts, cookie)))
+		return;
+	if (cookie != key->cookie || f->udp_counts != at)
+		return;
+	raise_to(&f->tx_bytes, tx);
+	raise_to(&f->rx_bytes, rx);
+}
+
 static long refresh_flow(struct bpf_map *map, const struct ew_flow_key *key, struct ew_flow *f,
 			 void *ctx)
 {
@@ -649,6 +767,10 @@ static long refresh_flow(struct bpf_map *map, const struct ew_flow_key *key, str
 
 	if (!sk || (f->flags & EW_FLOW_CLOSED))
 		return 0; /* not counted from its socket, or its final counts are in */
+	if (f->flags & EW_FLOW_COUNTED_IN_SOCKET) {
+		refresh_udp(key, f);
+		return 0;
+	}
 	/* Every 16th round a flow's socket is read whatever its packets, for
 	 * its state (below) and as a safety net for the marks. */
 	look_closer = ((cookie + round) & 15) == 0;
@@ -739,6 +861,29 @@ int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* The final counts of a UDP socket's first peer, into its flow before user
+ * space ends it. The flow then no longer reads the storage, which goes with
+ * the socket. */
+static __always_inline void udp_final_counts(struct bpf_sock *sk)
+{
+	struct udp_counts *c = bpf_sk_storage_get(&udp_counts, sk, 0, 0);
+	struct ew_flow_key key = {};
+	struct ew_flow *f;
+
+	if (!c || !c->ready)
+		return;
+	key.cookie = c->cookie;
+	__builtin_memcpy(key.peer, c->peer, sizeof(key.peer));
+	key.peer_port = c->peer_port;
+	key.proto = IPPROTO_UDP;
+	f = bpf_map_lookup_elem(&flows, &key);
+	if (!f || f->udp_counts != (__u64)c)
+		return;
+	raise_to(&f->tx_bytes, c->tx_bytes);
+	raise_to(&f->rx_bytes, c->rx_bytes);
+	f->sock = 0;
+}
+
 /* A UDP socket can have flows to many peers; user space finalizes them all by
  * cookie. TCP ends through the tracepoint above. */
 SEC("cgroup/sock_release")
@@ -748,6 +893,8 @@ int ew_sock_release(struct bpf_sock *sk)
 
 	if (sk->protocol != IPPROTO_UDP || !bpf_sk_storage_get(&owners, sk, 0, 0))
 		return 1;
+	if (counts_from_socket)
+		udp_final_counts(sk);
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		stat_add(EW_STAT_RELEASE_LOST, 1);

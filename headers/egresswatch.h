@@ -60,10 +60,13 @@ struct ew_flow {
 	__u8 rx_line_gap[64];
 	__u64 rx_bytes;
 	__u64 rx_seq_base;
-	/* TCP counted from the socket's own counters (the packet hooks then
-	 * leave tx_bytes and rx_bytes to ew_refresh and the close hook): */
-	__u64 sock;       /* the kernel socket's address; its cookie is checked before what was read counts */
+	/* TCP counted from the socket's own counters, or a UDP flow counted in
+	 * its socket's storage (the packet hooks then leave tx_bytes and
+	 * rx_bytes to ew_refresh and the close or release hook): */
+	__u64 sock;       /* the kernel socket's address; a cookie checked after the read validates it */
 	__u64 owner_storage; /* its struct ew_owner's address, for moved_round */
+	/* EW_FLOW_COUNTED_IN_SOCKET: the address of the socket's UDP counts */
+	__u64 udp_counts;
 	__u64 tx_base;    /* data bytes the socket had sent and had acknowledged when first seen */
 	__u64 rx_base;    /* data bytes it had received then */
 	__u32 sample_end; /* stream offset past the last client segment looked at for a sample */
@@ -80,6 +83,12 @@ struct ew_flow {
 /* The first client payload was the start of a TLS handshake record longer than
  * the packet: the next packet is sampled too (a ClientHello over two segments). */
 #define EW_FLOW_HELLO_CONTINUES 2u
+/* A UDP socket's first peer (but DNS), counted in the socket's storage rather
+ * than in this entry: the packet hooks skip the flows map, and ew_refresh and
+ * the release hook copy the counts here. The flow ends with its socket, not
+ * after an idle time (user space must not delete the entry before: the
+ * packet hooks would go on counting into the storage alone). */
+#define EW_FLOW_COUNTED_IN_SOCKET 4u
 
 enum ew_event_type {
 	EW_EV_TCP_CLOSED = 1,    /* final counters of a TCP flow, entry deleted */

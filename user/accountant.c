@@ -251,7 +251,10 @@ bool accountant_flow(struct accountant *a, const struct ew_flow_key *key,
 
 	if (!f)
 		return false;
-	finished = closed || (key->proto == IPPROTO_UDP && now - f->last_change >= a->udp_idle_s);
+	/* A UDP flow counted in its socket ends with the socket: its entry is
+	 * where the kernel copies those counts. */
+	finished = closed || (key->proto == IPPROTO_UDP && !(flow->flags & EW_FLOW_COUNTED_IN_SOCKET) &&
+			      now - f->last_change >= a->udp_idle_s);
 	if (finished)
 		flow_drop(a, f);
 	return finished;

@@ -43,7 +43,7 @@ static int probe_program(const char *name, int cgroup_fd, char *why, size_t len)
 	}
 	if (target == s->progs.ew_refresh) {
 		/* and the packet hooks as they run beside it */
-		s->rodata->tcp_counts_from_socket = true;
+		s->rodata->counts_from_socket = true;
 		bpf_program__set_autoload(s->progs.ew_egress, true);
 		bpf_program__set_autoload(s->progs.ew_ingress, true);
 	}

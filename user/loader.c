@@ -63,7 +63,7 @@ static int open_and_load(struct loader *l, const struct loader_opts *opts)
 		bpf_map__set_max_entries(s->maps.flows, opts->max_flows);
 	bpf_program__set_autoload(s->progs.ew_exec, opts->exec_events);
 	bpf_program__set_autoload(s->progs.ew_refresh, l->tcp_from_socket);
-	s->rodata->tcp_counts_from_socket = l->tcp_from_socket;
+	s->rodata->counts_from_socket = l->tcp_from_socket;
 	return egresswatch_bpf__load(s);
 }
 

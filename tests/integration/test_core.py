@@ -123,6 +123,54 @@ s.close()
 
 
 @pytest.mark.parametrize("counters", TCP_COUNTERS)
+def test_connected_udp_socket_counts_live_and_at_close(netns, procs, server, egresswatch, tmp_path,
+                                                       counters):
+    """A UDP socket's first peer (a QUIC connection's only one) is counted in
+    its socket's storage: the row shows every datagram while the socket is
+    open, and all of them once it closes, before the next refresh. An
+    unconnected socket's second peer counts in a flow of its own."""
+    server("udp", port=5353)
+    server("udp", port=5354)
+    ew = counting_egresswatch(egresswatch, tmp_path, counters)
+    script = f"""
+import socket, sys
+def echo(s, n, size, to=None):
+    for i in range(n):
+        s.sendto(b"u" * size, to) if to else s.send(b"u" * size)
+        assert len(s.recv(2048)) == size
+connected = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+connected.settimeout(5)
+connected.connect(({SERVER_V4!r}, 5353))
+echo(connected, 200, 700)
+print("open", flush=True)
+sys.stdin.readline()
+echo(connected, 300, 1000)
+connected.close()
+two_peers = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+two_peers.settimeout(5)
+echo(two_peers, 100, 600, ({SERVER_V4!r}, 5353))
+echo(two_peers, 50, 500, ({SERVER_V4!r}, 5354))
+two_peers.close()
+"""
+    p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", script,
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline() == b"open\n"
+
+    def open_socket_shown():
+        row = ew.rows(p.pid).get(SERVER_V4)
+        return row and (row["tx_bytes_total"], row["rx_bytes_total"], row["connections"]) == \
+            (140_000, 140_000, 1)
+    wait_for(open_socket_shown, 10, "the open socket's 200 datagrams each way")
+    p.stdin.write(b"next\n")
+    p.stdin.flush()
+    finish(p)
+    row = ew.settled(p.pid)[SERVER_V4]
+    total = 200 * 700 + 300 * 1000 + 100 * 600 + 50 * 500
+    assert (row["tx_bytes_total"], row["rx_bytes_total"]) == (total, total)
+    assert row["connections_total"] == 3
+
+
+@pytest.mark.parametrize("counters", TCP_COUNTERS)
 def test_burst_of_500_short_connections_is_fully_accounted(netns, procs, server, egresswatch,
                                                            tmp_path, counters):
     server("plain", port=9000)

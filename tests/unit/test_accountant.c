@@ -322,6 +322,23 @@ static void idle_udp_flow_is_finished_tcp_is_not(void **state)
 	assert_false(accountant_flow(&f->acct, &t, &v, 600.0));
 }
 
+/* Its entry is where the kernel copies the counts from the socket's storage:
+ * deleted, the datagrams that follow would count nowhere. */
+static void udp_flow_counted_in_socket_lasts_until_release(void **state)
+{
+	struct fixture *f = *state;
+	struct ew_flow_key u = key(12, IPPROTO_UDP, 1);
+	struct ew_event ev = { .type = EW_EV_SOCK_RELEASED, .key.cookie = 12 };
+	struct ew_flow v = flow(1, 1);
+
+	f->acct.udp_idle_s = 60;
+	v.flags = EW_FLOW_COUNTED_IN_SOCKET;
+	accountant_flow(&f->acct, &u, &v, 0.0);
+	assert_false(accountant_flow(&f->acct, &u, &v, 6000.0));
+	accountant_event(&f->acct, &ev, 6001.0);
+	assert_true(accountant_flow(&f->acct, &u, &v, 6001.0));
+}
+
 static void tcp_flow_without_payload_waits_until_it_has_some(void **state)
 {
 	struct fixture *f = *state;
@@ -367,6 +384,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(released_udp_socket_finishes_all_its_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(deferred_close_flag_finishes_the_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(idle_udp_flow_is_finished_tcp_is_not, setup, teardown),
+		cmocka_unit_test_setup_teardown(udp_flow_counted_in_socket_lasts_until_release, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(flows_to_one_host_share_a_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(tcp_flow_without_payload_waits_until_it_has_some, setup, teardown),
 	};

@@ -5,8 +5,8 @@ Every figure is a pair or a ratio measured in this run, the baseline interleaved
 with the measured case (A,B then B,A, repeated) and reported as min/median:
   1. kernel   ns per run of each egresswatch BPF program next to an empty program of
               the same type at the same hook, on the same events (bpf_stats)
-  2. iperf3   TCP and UDP throughput between two namespaces over veth, without and
-              with `egresswatch top -b --json -d 1 --all`
+  2. iperf3   TCP and UDP throughput between two namespaces over veth: without, with
+              empty programs at the same hooks, with `egresswatch top -b --json -d 1 --all`
   3. tls      CPU ns per small SSL_write/SSL_read: no probes, empty uprobes, egresswatch;
               a 100 MB TLS download without and with egresswatch
   4. churn    short TCP and TLS connections/s without and with egresswatch; with it,
@@ -496,29 +496,35 @@ class Bench:
         raise RuntimeError("iperf3 failed: " + r.stderr + r.stdout[-500:])
 
     def throughput(self):
+        """iperf3 with nothing attached, with empty programs at egresswatch's
+        socket hooks (the floor: what attaching any program costs), and with
+        egresswatch."""
         reps, seconds = (2, 2) if self.q else (5, 5)
         server = self.procs.start(*self.ns.exec(self.ns.server), "iperf3", "-s", "-p", "5201")
         time.sleep(0.5)
-        res = {k: {"base": [], "ew": []} for k in ("tcp", "udp")}
+        res = {k: {"base": [], "empty": [], "ew": []} for k in ("tcp", "udp")}
         try:
             for rep in range(reps):
-                order = ("base", "ew") if rep % 2 == 0 else ("ew", "base")
+                order = ("base", "empty", "ew") if rep % 2 == 0 else ("ew", "empty", "base")
                 for mode in order:
                     self.quiet("throughput")
-                    ew = Egresswatch(self.procs) if mode == "ew" else None
-                    if ew:
+                    attached = None
+                    if mode == "ew":
+                        attached = Egresswatch(self.procs)
                         time.sleep(1.0)
+                    elif mode == "empty":
+                        attached = EmptyLoader(self.procs, "--no-uprobes")
                     for kind in ("tcp", "udp"):
                         res[kind][mode].append(self.iperf(kind == "udp", seconds))
-                    if ew:
-                        ew.stop()
+                    if attached:
+                        attached.stop()
         finally:
             self.procs.stop(server, signal.SIGKILL)
         out = {}
         for kind, r in res.items():
-            ratios = [e / b for b, e in zip(r["base"], r["ew"])]
-            out[kind] = {"base_gbps": stats([x / 1e9 for x in r["base"]]),
-                         "ew_gbps": stats([x / 1e9 for x in r["ew"]]), "ratio": stats(ratios)}
+            out[kind] = {f"{mode}_gbps": stats([x / 1e9 for x in r[mode]]) for mode in r}
+            out[kind]["ratio"] = stats([e / b for b, e in zip(r["base"], r["ew"])])
+            out[kind]["ratio_empty"] = stats([e / b for b, e in zip(r["base"], r["empty"])])
         self.results["throughput"] = {"reps": reps, "seconds": seconds, "target_ratio": 0.98, **out}
 
     # ---- 3. TLS calls and download ----
@@ -965,6 +971,11 @@ def table(r):
             L.append(row.format(f"   {kind}", f(x["base_gbps"]["median"]), f(x["ew_gbps"]["median"]),
                                 f"{f(x['ratio']['median'], '{:.3f}')} [{f(x['ratio']['min'], '{:.3f}')}]",
                                 ">=0.98", verdict(x["ratio"]["median"] >= 0.98)))
+            if "ratio_empty" in x:
+                q = x["ratio_empty"]
+                L.append(row.format(f"   {kind}, empty programs instead", f(x["base_gbps"]["median"]),
+                                    f(x["empty_gbps"]["median"]),
+                                    f"{f(q['median'], '{:.3f}')} [{f(q['min'], '{:.3f}')}]", "", ""))
     c = r.get("tls_calls")
     if c:
         n = c["ns_per_call"]
