@@ -387,6 +387,9 @@ static __noinline struct ew_flow *flow_new(struct ew_flow_key *key, struct ew_ow
 		init.udp_counts = (__u64)udp;
 	}
 	if (!bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST)) {
+		/* after the peer: x86 keeps stores, and the packet hooks'
+		 * loads, in order (a weakly ordered CPU would want a release
+		 * store here and an acquire load there) */
 		if (udp)
 			udp->ready = 1;
 	} else if (udp) {
@@ -861,17 +864,24 @@ int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* The final counts of a UDP socket's first peer, into its flow before user
- * space ends it. The flow then no longer reads the storage, which goes with
- * the socket. */
+/* The final counts of a UDP socket's first peer, into its flow, which ends
+ * here: flagged closed, user space finishes it even if the release event is
+ * lost (a full ring). The datagrams that still come before the socket is
+ * unhashed, after this hook, count in the entry itself, and ew_refresh no
+ * longer reads the storage, which goes with the socket. (One that passed the
+ * ready check on another CPU an instant before, and adds to the storage
+ * after the copy, is not counted.) */
 static __always_inline void udp_final_counts(struct bpf_sock *sk)
 {
 	struct udp_counts *c = bpf_sk_storage_get(&udp_counts, sk, 0, 0);
 	struct ew_flow_key key = {};
 	struct ew_flow *f;
 
-	if (!c || !c->ready)
+	/* claimed, not ready: a flow made on another CPU that has yet to set
+	 * ready ends here too */
+	if (!c || !c->claimed)
 		return;
+	c->ready = 0;
 	key.cookie = c->cookie;
 	__builtin_memcpy(key.peer, c->peer, sizeof(key.peer));
 	key.peer_port = c->peer_port;
@@ -881,6 +891,8 @@ static __always_inline void udp_final_counts(struct bpf_sock *sk)
 		return;
 	raise_to(&f->tx_bytes, c->tx_bytes);
 	raise_to(&f->rx_bytes, c->rx_bytes);
+	__sync_fetch_and_and(&f->flags, ~EW_FLOW_COUNTED_IN_SOCKET);
+	__sync_fetch_and_or(&f->flags, EW_FLOW_CLOSED);
 	f->sock = 0;
 }
 

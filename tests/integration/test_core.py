@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (EGRESSWATCH, PEERS, PYTHON, SERVER_V4, SERVER_V6, TCP_COUNTERS, acks_dropped,
-                      bpf_program_ids, client, counting_egresswatch, run, snmp,
+                      bpf_map_of, bpf_program_ids, client, counting_egresswatch, run, snmp,
                       tcp_counters_supported, wait_for)
 
 
@@ -122,13 +122,26 @@ s.close()
     assert row["connections_total"] == 1
 
 
+def udp_flows_of(ew, pid):
+    """(peer port, counted in the socket's storage, tx, rx) of each UDP flow
+    of pid in egresswatch's flows map."""
+    counted_in_socket = 4  # EW_FLOW_COUNTED_IN_SOCKET
+    return sorted((e["formatted"]["key"]["peer_port"],
+                   bool(e["formatted"]["value"]["flags"] & counted_in_socket),
+                   e["formatted"]["value"]["tx_bytes"], e["formatted"]["value"]["rx_bytes"])
+                  for e in bpf_map_of(ew.proc.pid, "flows")
+                  if e["formatted"]["key"]["proto"] == 17
+                  and e["formatted"]["value"]["owner"]["tgid"] == pid)
+
+
 @pytest.mark.parametrize("counters", TCP_COUNTERS)
 def test_connected_udp_socket_counts_live_and_at_close(netns, procs, server, egresswatch, tmp_path,
                                                        counters):
     """A UDP socket's first peer (a QUIC connection's only one) is counted in
-    its socket's storage: the row shows every datagram while the socket is
-    open, and all of them once it closes, before the next refresh. An
-    unconnected socket's second peer counts in a flow of its own."""
+    its socket's storage where the sockets' counters are read, in its flow
+    otherwise: each flow holds its own datagrams while the sockets are open,
+    the row shows them, and all of them once the sockets close. An
+    unconnected socket's second peer counts in its flow either way."""
     server("udp", port=5353)
     server("udp", port=5354)
     ew = counting_egresswatch(egresswatch, tmp_path, counters)
@@ -142,30 +155,36 @@ connected = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 connected.settimeout(5)
 connected.connect(({SERVER_V4!r}, 5353))
 echo(connected, 200, 700)
-print("open", flush=True)
-sys.stdin.readline()
-echo(connected, 300, 1000)
-connected.close()
 two_peers = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 two_peers.settimeout(5)
 echo(two_peers, 100, 600, ({SERVER_V4!r}, 5353))
 echo(two_peers, 50, 500, ({SERVER_V4!r}, 5354))
+print("open", flush=True)
+sys.stdin.readline()
+echo(connected, 300, 1000)
+echo(two_peers, 10, 900, ({SERVER_V4!r}, 5353))
+connected.close()
 two_peers.close()
 """
     p = procs.start("ip", "netns", "exec", netns.client, PYTHON, "-c", script,
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stdout.readline() == b"open\n"
+    so_far = 200 * 700 + 100 * 600 + 50 * 500
 
-    def open_socket_shown():
+    def open_sockets_shown():
         row = ew.rows(p.pid).get(SERVER_V4)
         return row and (row["tx_bytes_total"], row["rx_bytes_total"], row["connections"]) == \
-            (140_000, 140_000, 1)
-    wait_for(open_socket_shown, 10, "the open socket's 200 datagrams each way")
+            (so_far, so_far, 3)
+    wait_for(open_sockets_shown, 10, "the open sockets' datagrams each way")
+    in_socket = counters == "socket"
+    assert udp_flows_of(ew, p.pid) == [(5353, in_socket, 60_000, 60_000),
+                                       (5353, in_socket, 140_000, 140_000),
+                                       (5354, False, 25_000, 25_000)]
     p.stdin.write(b"next\n")
     p.stdin.flush()
     finish(p)
     row = ew.settled(p.pid)[SERVER_V4]
-    total = 200 * 700 + 300 * 1000 + 100 * 600 + 50 * 500
+    total = so_far + 300 * 1000 + 10 * 900
     assert (row["tx_bytes_total"], row["rx_bytes_total"]) == (total, total)
     assert row["connections_total"] == 3
 
