@@ -72,7 +72,7 @@ struct udp_counts {
 	__u16 peer_port;
 	__u16 pad;
 	__u32 claimed; /* a flow is being made for the peer, or was */
-	__u32 ready;   /* the flow is made: packets of the peer count here */
+	__u32 state;   /* UDP_COUNTS_* */
 	__u32 pad2;
 	__u64 cookie;  /* the socket's: validates a read of freed storage */
 	__u8 tx_line_gap[64];
@@ -80,6 +80,13 @@ struct udp_counts {
 	__u8 rx_line_gap[64];
 	__u64 rx_bytes;
 };
+
+/* udp_counts.state: the peer's flow is being made (its packets count in the
+ * entry, which copies them here); it is made (its packets count here); the
+ * socket was released (its last packets count in the entry, which is ended). */
+#define UDP_COUNTS_MAKING 0
+#define UDP_COUNTS_READY 1
+#define UDP_COUNTS_RELEASED 2
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -342,6 +349,33 @@ static __always_inline __u64 data_acked(__u64 bytes_acked)
 	return bytes_acked ? bytes_acked - 1 : 0;
 }
 
+/* *count = n where n is more. A flow's counts only grow (user space takes a
+ * smaller value for a new flow under the same key); by compare-and-swap,
+ * because the close hook and ew_refresh may write one entry at once. */
+static __always_inline void raise_to(__u64 *count, __u64 n)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *count;
+
+		if (n <= old || __sync_val_compare_and_swap(count, old, n) == old)
+			return;
+	}
+}
+
+/* The end of a UDP flow counted in its socket: the final counts copied in,
+ * and its later packets (which come until the socket is unhashed) counted in
+ * the entry itself. Flagged closed, user space finishes it even if the
+ * release event is lost (a full ring). ew_refresh no longer reads the
+ * storage, which goes with the socket. */
+static __always_inline void end_udp_flow(struct ew_flow *f, const struct udp_counts *c)
+{
+	raise_to(&f->tx_bytes, c->tx_bytes);
+	raise_to(&f->rx_bytes, c->rx_bytes);
+	__sync_fetch_and_and(&f->flags, ~EW_FLOW_COUNTED_IN_SOCKET);
+	__sync_fetch_and_or(&f->flags, EW_FLOW_CLOSED);
+	f->sock = 0;
+}
+
 /* The UDP counts of the socket for the flow being made, if that flow is the
  * socket's first (DNS aside: its answers are sampled from the flow's
  * packets). The claim keeps a second peer out while the flow is made. */
@@ -386,14 +420,21 @@ static __noinline struct ew_flow *flow_new(struct ew_flow_key *key, struct ew_ow
 		init.sock = (__u64)sk;
 		init.udp_counts = (__u64)udp;
 	}
-	if (!bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST)) {
-		/* after the peer: x86 keeps stores, and the packet hooks'
-		 * loads, in order (a weakly ordered CPU would want a release
-		 * store here and an acquire load there) */
+	if (bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST)) {
 		if (udp)
-			udp->ready = 1;
-	} else if (udp) {
-		udp->claimed = 0; /* made first by another CPU, or no room */
+			udp->claimed = 0; /* made first by another CPU, or no room */
+		return bpf_map_lookup_elem(&flows, key);
+	}
+	/* Ready after the peer is written (a full barrier). A release of the
+	 * socket meanwhile may have missed the entry, not yet in the map:
+	 * this ends it instead. */
+	if (udp && __sync_val_compare_and_swap(&udp->state, UDP_COUNTS_MAKING, UDP_COUNTS_READY) ==
+			   UDP_COUNTS_RELEASED) {
+		struct ew_flow *f = bpf_map_lookup_elem(&flows, key);
+
+		if (f && f->udp_counts == (__u64)udp)
+			end_udp_flow(f, udp);
+		return f;
 	}
 	return bpf_map_lookup_elem(&flows, key);
 }
@@ -543,14 +584,18 @@ static __always_inline void add_udp(struct udp_counts *c, bool egress, __u64 byt
 }
 
 /* A datagram of its socket's first peer, once the flow is made: counted in
- * the socket's storage. Other peers' go on to their flows. */
+ * the socket's storage. Other peers' go on to their flows, parsed again
+ * there; so does every datagram of a socket without these counts, for one
+ * more storage lookup. (The state is read before the peer: x86 keeps loads
+ * in order; a weakly ordered CPU would want an acquire load.) */
 static __always_inline bool counted_in_socket(struct __sk_buff *skb, bool egress,
 					      struct bpf_sock *sk)
 {
 	struct udp_counts *c = bpf_sk_storage_get(&udp_counts, sk, 0, 0);
 	struct packet p = {};
 
-	if (!c || !c->ready || parse_packet(skb, egress, &p) || p.proto != IPPROTO_UDP)
+	if (!c || c->state != UDP_COUNTS_READY || parse_packet(skb, egress, &p) ||
+	    p.proto != IPPROTO_UDP)
 		return false;
 	if (p.peer_port != c->peer_port || !same_peer(p.peer, c->peer))
 		return false;
@@ -709,19 +754,6 @@ static __always_inline bool flow_totals(const struct ew_flow *f, struct sock *sk
 	return true;
 }
 
-/* *count = n where n is more. A flow's counts only grow (user space takes a
- * smaller value for a new flow under the same key); by compare-and-swap,
- * because the close hook and ew_refresh may write one entry at once. */
-static __always_inline void raise_to(__u64 *count, __u64 n)
-{
-	for (int i = 0; i < 4; i++) {
-		__u64 old = *count;
-
-		if (n <= old || __sync_val_compare_and_swap(count, old, n) == old)
-			return;
-	}
-}
-
 /* Rounds in which a socket is read after its last packet. TCP moves its
  * counters a moment after the packet hooks run (later when the socket's owner
  * holds its lock): the round of the packet may read the socket before that,
@@ -811,7 +843,8 @@ static long refresh_flow(struct bpf_map *map, const struct ew_flow_key *key, str
 }
 
 /* Run by user space before each read of the flows map (BPF_PROG_TEST_RUN):
- * the live TCP flows' counters, from their sockets. */
+ * the live TCP flows' counters, from their sockets, and the UDP flows' counted
+ * in their sockets' storage. */
 SEC("syscall")
 int ew_refresh(void *ctx)
 {
@@ -864,36 +897,26 @@ int ew_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* The final counts of a UDP socket's first peer, into its flow, which ends
- * here: flagged closed, user space finishes it even if the release event is
- * lost (a full ring). The datagrams that still come before the socket is
- * unhashed, after this hook, count in the entry itself, and ew_refresh no
- * longer reads the storage, which goes with the socket. (One that passed the
- * ready check on another CPU an instant before, and adds to the storage
- * after the copy, is not counted.) */
+/* The final counts of a UDP socket's first peer, into its flow, which ends.
+ * (A datagram that passed the ready check on another CPU an instant before,
+ * and adds to the storage after the copy, is not counted.) */
 static __always_inline void udp_final_counts(struct bpf_sock *sk)
 {
 	struct udp_counts *c = bpf_sk_storage_get(&udp_counts, sk, 0, 0);
 	struct ew_flow_key key = {};
 	struct ew_flow *f;
 
-	/* claimed, not ready: a flow made on another CPU that has yet to set
-	 * ready ends here too */
 	if (!c || !c->claimed)
 		return;
-	c->ready = 0;
+	__sync_lock_test_and_set(&c->state, UDP_COUNTS_RELEASED);
 	key.cookie = c->cookie;
 	__builtin_memcpy(key.peer, c->peer, sizeof(key.peer));
 	key.peer_port = c->peer_port;
 	key.proto = IPPROTO_UDP;
 	f = bpf_map_lookup_elem(&flows, &key);
-	if (!f || f->udp_counts != (__u64)c)
-		return;
-	raise_to(&f->tx_bytes, c->tx_bytes);
-	raise_to(&f->rx_bytes, c->rx_bytes);
-	__sync_fetch_and_and(&f->flags, ~EW_FLOW_COUNTED_IN_SOCKET);
-	__sync_fetch_and_or(&f->flags, EW_FLOW_CLOSED);
-	f->sock = 0;
+	/* not in the map yet: the CPU making it ends it (flow_new) */
+	if (f && f->udp_counts == (__u64)c)
+		end_udp_flow(f, c);
 }
 
 /* A UDP socket can have flows to many peers; user space finalizes them all by

@@ -28,7 +28,7 @@ struct ew_owner {
 /* Set by user space on sockets that were open before egresswatch started. */
 #define EW_OWNER_PREEXISTING 1u
 
-/* A TCP socket whose bytes its own counters give (tcp_counts_from_socket) and
+/* A TCP socket whose bytes its own counters give (counts_from_socket) and
  * whose flow is made and, on egress, sampled: the packet hooks of that
  * direction have nothing left to do and return at once. Cleared by connect(). */
 #define EW_SETTLED_EGRESS 1u
@@ -77,8 +77,9 @@ struct ew_flow {
  * distance its stream has advanced from there. */
 #define EW_SEQ_KNOWN (1ull << 32)
 
-/* The socket reached TCP_CLOSE but the close event could not be queued (ring
- * buffer full): user space finalizes the flow at its next pass over the map. */
+/* The flow ended and user space finalizes it at its next pass over the map:
+ * a TCP socket reached TCP_CLOSE but its close event could not be queued
+ * (ring buffer full), or a UDP flow counted in its socket was released. */
 #define EW_FLOW_CLOSED 1u
 /* The first client payload was the start of a TLS handshake record longer than
  * the packet: the next packet is sampled too (a ClientHello over two segments). */
