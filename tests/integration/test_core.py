@@ -135,15 +135,17 @@ def udp_flows_of(ew, pid):
 
 
 @pytest.mark.parametrize("counters", TCP_COUNTERS)
+@pytest.mark.parametrize("addr", [SERVER_V4, SERVER_V6])
 def test_connected_udp_socket_counts_live_and_at_close(netns, procs, server, egresswatch, tmp_path,
-                                                       counters):
+                                                       counters, addr):
     """A UDP socket's first peer (a QUIC connection's only one) is counted in
     its socket's storage where the sockets' counters are read, in its flow
     otherwise: each flow holds its own datagrams while the sockets are open,
     the row shows them, and all of them once the sockets close. An
     unconnected socket's second peer counts in its flow either way."""
-    server("udp", port=5353)
-    server("udp", port=5354)
+    server("udp", port=5353, addr=addr)
+    server("udp", port=5354, addr=addr)
+    family = "AF_INET6" if ":" in addr else "AF_INET"
     ew = counting_egresswatch(egresswatch, tmp_path, counters)
     script = f"""
 import socket, sys
@@ -151,18 +153,18 @@ def echo(s, n, size, to=None):
     for i in range(n):
         s.sendto(b"u" * size, to) if to else s.send(b"u" * size)
         assert len(s.recv(2048)) == size
-connected = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+connected = socket.socket(socket.{family}, socket.SOCK_DGRAM)
 connected.settimeout(5)
-connected.connect(({SERVER_V4!r}, 5353))
+connected.connect(({addr!r}, 5353))
 echo(connected, 200, 700)
-two_peers = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+two_peers = socket.socket(socket.{family}, socket.SOCK_DGRAM)
 two_peers.settimeout(5)
-echo(two_peers, 100, 600, ({SERVER_V4!r}, 5353))
-echo(two_peers, 50, 500, ({SERVER_V4!r}, 5354))
+echo(two_peers, 100, 600, ({addr!r}, 5353))
+echo(two_peers, 50, 500, ({addr!r}, 5354))
 print("open", flush=True)
 sys.stdin.readline()
 echo(connected, 300, 1000)
-echo(two_peers, 10, 900, ({SERVER_V4!r}, 5353))
+echo(two_peers, 10, 900, ({addr!r}, 5353))
 connected.close()
 two_peers.close()
 """
@@ -172,7 +174,7 @@ two_peers.close()
     so_far = 200 * 700 + 100 * 600 + 50 * 500
 
     def open_sockets_shown():
-        row = ew.rows(p.pid).get(SERVER_V4)
+        row = ew.rows(p.pid).get(addr)
         return row and (row["tx_bytes_total"], row["rx_bytes_total"], row["connections"]) == \
             (so_far, so_far, 3)
     wait_for(open_sockets_shown, 10, "the open sockets' datagrams each way")
@@ -183,7 +185,7 @@ two_peers.close()
     p.stdin.write(b"next\n")
     p.stdin.flush()
     finish(p)
-    row = ew.settled(p.pid)[SERVER_V4]
+    row = ew.settled(p.pid)[addr]
     total = so_far + 300 * 1000 + 10 * 900
     assert (row["tx_bytes_total"], row["rx_bytes_total"]) == (total, total)
     assert row["connections_total"] == 3
