@@ -711,10 +711,12 @@ class Bench:
 
     # ---- 5 and 6. user space under LLM-shaped load, next to nethogs ----
 
-    def refresh_cost(self, ew, refreshes=3):
+    def refresh_cost(self, ew, refreshes=10):
         """ew_refresh's ms per run over the flows still open, and egresswatch's
         CPU per refresh (all of it: the read of the map, the sweep, the output)
-        with no load. Statistics are on only here, not in the CPU figures above."""
+        with no load, over ten refreshes: the kernel counts a process's CPU in
+        10 ms ticks, which made three refreshes read 7 to 17 ms for the same
+        work. Statistics are on only here, not in the CPU figures above."""
         with bpf_stats(True):
             ids = prog_ids_of(ew.pid)
             ew.wait_refreshes(1)
