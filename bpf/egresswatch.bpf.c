@@ -362,13 +362,17 @@ static __always_inline void raise_to(__u64 *count, __u64 n)
 	}
 }
 
-/* The end of a UDP flow counted in its socket: the final counts copied in,
- * and its later packets (which come until the socket is unhashed) counted in
- * the entry itself. Flagged closed, user space finishes it even if the
- * release event is lost (a full ring). ew_refresh no longer reads the
- * storage, which goes with the socket. */
-static __always_inline void end_udp_flow(struct ew_flow *f, const struct udp_counts *c)
+/* The end of the UDP flow counted in c, the socket's storage, if its entry is
+ * in the map: the final counts copied in, and its later packets (which come
+ * until the socket is unhashed) counted in the entry itself. Flagged closed,
+ * user space finishes it even if the release event is lost (a full ring).
+ * ew_refresh no longer reads the storage, which goes with the socket. */
+static __always_inline void end_udp_flow(const struct ew_flow_key *key, const struct udp_counts *c)
 {
+	struct ew_flow *f = bpf_map_lookup_elem(&flows, key);
+
+	if (!f || f->udp_counts != (__u64)c)
+		return;
 	raise_to(&f->tx_bytes, c->tx_bytes);
 	raise_to(&f->rx_bytes, c->rx_bytes);
 	__sync_fetch_and_and(&f->flags, ~EW_FLOW_COUNTED_IN_SOCKET);
@@ -429,13 +433,8 @@ static __noinline struct ew_flow *flow_new(struct ew_flow_key *key, struct ew_ow
 	 * socket meanwhile may have missed the entry, not yet in the map:
 	 * this ends it instead. */
 	if (udp && __sync_val_compare_and_swap(&udp->state, UDP_COUNTS_MAKING, UDP_COUNTS_READY) ==
-			   UDP_COUNTS_RELEASED) {
-		struct ew_flow *f = bpf_map_lookup_elem(&flows, key);
-
-		if (f && f->udp_counts == (__u64)udp)
-			end_udp_flow(f, udp);
-		return f;
-	}
+			   UDP_COUNTS_RELEASED)
+		end_udp_flow(key, udp);
 	return bpf_map_lookup_elem(&flows, key);
 }
 
@@ -904,7 +903,6 @@ static __always_inline void udp_final_counts(struct bpf_sock *sk)
 {
 	struct udp_counts *c = bpf_sk_storage_get(&udp_counts, sk, 0, 0);
 	struct ew_flow_key key = {};
-	struct ew_flow *f;
 
 	if (!c || !c->claimed)
 		return;
@@ -913,10 +911,8 @@ static __always_inline void udp_final_counts(struct bpf_sock *sk)
 	__builtin_memcpy(key.peer, c->peer, sizeof(key.peer));
 	key.peer_port = c->peer_port;
 	key.proto = IPPROTO_UDP;
-	f = bpf_map_lookup_elem(&flows, &key);
 	/* not in the map yet: the CPU making it ends it (flow_new) */
-	if (f && f->udp_counts == (__u64)c)
-		end_udp_flow(f, c);
+	end_udp_flow(&key, c);
 }
 
 /* A UDP socket can have flows to many peers; user space finalizes them all by
