@@ -67,6 +67,13 @@ egresswatch: $(BUILD)/main.o $(USER_OBJS)
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(USER_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(USER_OBJS) $(LDLIBS) -lcmocka -o $@
 
+# Libraries shaped like OpenSSL's for test_openssl_inner, beside it; .text is
+# placed away from its file offset, as in a real library.
+OPENSSL_SHAPES := $(foreach n,1 2 3,$(BUILD)/tests/openssl_shape_$(n).so)
+$(BUILD)/tests/openssl_shape_%.so: tests/fixtures/openssl_shapes.S | $(BUILD)
+	$(CC) -shared -nostdlib -DSHAPE=$* -Wl,--build-id=none -Wl,--section-start=.text=0x200000 $< -o $@
+$(BUILD)/tests/test_openssl_inner: $(OPENSSL_SHAPES)
+
 unit-test: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 

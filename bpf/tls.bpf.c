@@ -250,9 +250,10 @@ static __always_inline int leave(long ret, bool ex)
 	if (!c)
 		return 0;
 	if (ex) {
-		/* SSL_read_ex / SSL_write_ex return 1 and store the count. */
+		/* SSL_read_ex / SSL_write_ex return 1 and store the count; the
+		 * internal functions they forward to (openssl_inner.h), > 0 */
 		len = 0;
-		if (ret != 1 || !c->count_ptr ||
+		if (ret <= 0 || !c->count_ptr ||
 		    bpf_probe_read_user(&len, sizeof(len), (void *)c->count_ptr))
 			goto done;
 	} else {

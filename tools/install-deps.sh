@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="
-  make gcc clang llvm libclang-rt-14-dev pkg-config
+  make gcc binutils clang llvm libclang-rt-14-dev pkg-config
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libjansson-dev libinih-dev libncurses-dev libcap-dev libnghttp2-dev libsodium-dev
   libcmocka-dev valgrind

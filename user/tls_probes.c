@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "elf_code.h"
 #include "loader.h"
+#include "openssl_inner.h"
 #include "tls.h"
 #include "tls.skel.h"
 
@@ -29,38 +31,44 @@ struct file_entry {
 	int nlinks;
 };
 
+/* The direction a function carries, for the internal OpenSSL functions that
+ * stand in for a direction's exported ones (openssl_inner.h). */
+enum probe_dir { DIR_NONE, DIR_READ, DIR_WRITE };
+
 struct probe_fn {
 	const char *symbol;
 	size_t prog_offset; /* of the struct bpf_program * in the skeleton's progs */
 	bool retprobe;
 	bool required;      /* without it the library is not followed */
+	enum probe_dir dir;
+	bool ex;            /* SSL_read_ex / SSL_write_ex: its programs serve the internal function */
 };
 
 #define PROG(name) offsetof(struct tls_bpf, progs.name)
 
 static const struct probe_fn openssl_fns[] = {
-	{ "SSL_write", PROG(ssl_write), false, true },
-	{ "SSL_write", PROG(ssl_write_ret), true, true },
-	{ "SSL_read", PROG(ssl_read), false, true },
-	{ "SSL_read", PROG(ssl_read_ret), true, true },
+	{ "SSL_write", PROG(ssl_write), false, true, DIR_WRITE, false },
+	{ "SSL_write", PROG(ssl_write_ret), true, true, DIR_WRITE, false },
+	{ "SSL_read", PROG(ssl_read), false, true, DIR_READ, false },
+	{ "SSL_read", PROG(ssl_read_ret), true, true, DIR_READ, false },
 	/* OpenSSL 1.1.1 and 3: the _ex forms python and others call */
-	{ "SSL_write_ex", PROG(ssl_write_ex), false, false },
-	{ "SSL_write_ex", PROG(ssl_write_ex_ret), true, false },
-	{ "SSL_read_ex", PROG(ssl_read_ex), false, false },
-	{ "SSL_read_ex", PROG(ssl_read_ex_ret), true, false },
+	{ "SSL_write_ex", PROG(ssl_write_ex), false, false, DIR_WRITE, true },
+	{ "SSL_write_ex", PROG(ssl_write_ex_ret), true, false, DIR_WRITE, true },
+	{ "SSL_read_ex", PROG(ssl_read_ex), false, false, DIR_READ, true },
+	{ "SSL_read_ex", PROG(ssl_read_ex_ret), true, false, DIR_READ, true },
 	/* OpenSSL 3.3 and later */
-	{ "SSL_write_ex2", PROG(ssl_write_ex2), false, false },
-	{ "SSL_write_ex2", PROG(ssl_write_ex_ret), true, false },
-	{ "SSL_free", PROG(ssl_free), false, true },
+	{ "SSL_write_ex2", PROG(ssl_write_ex2), false, false, DIR_WRITE, false },
+	{ "SSL_write_ex2", PROG(ssl_write_ex_ret), true, false, DIR_WRITE, false },
+	{ "SSL_free", PROG(ssl_free), false, true, DIR_NONE, false },
 	{ NULL },
 };
 
 static const struct probe_fn gnutls_fns[] = {
-	{ "gnutls_record_send", PROG(gnutls_send), false, true },
-	{ "gnutls_record_send", PROG(gnutls_send_ret), true, true },
-	{ "gnutls_record_recv", PROG(gnutls_recv), false, true },
-	{ "gnutls_record_recv", PROG(gnutls_recv_ret), true, true },
-	{ "gnutls_deinit", PROG(gnutls_deinit), false, true },
+	{ "gnutls_record_send", PROG(gnutls_send), false, true, DIR_NONE, false },
+	{ "gnutls_record_send", PROG(gnutls_send_ret), true, true, DIR_NONE, false },
+	{ "gnutls_record_recv", PROG(gnutls_recv), false, true, DIR_NONE, false },
+	{ "gnutls_record_recv", PROG(gnutls_recv_ret), true, true, DIR_NONE, false },
+	{ "gnutls_deinit", PROG(gnutls_deinit), false, true, DIR_NONE, false },
 	{ NULL },
 };
 
@@ -200,58 +208,81 @@ static struct file_entry *first_look(struct tls_probes *p, const char *path)
 	return f;
 }
 
+/* The library's ELF, for looking at its symbols and code; NULL if unreadable. */
+static Elf *open_elf(const char *path, int *fd)
+{
+	Elf *elf;
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return NULL;
+	elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		close(*fd);
+	return elf;
+}
+
+static void close_elf(Elf *elf, int fd)
+{
+	elf_end(elf);
+	close(fd);
+}
+
 /* Whether a file's dynamic symbol table defines the function. */
 static bool exports(const char *path, const char *symbol)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	bool found = false;
-	Elf_Scn *scn = NULL;
-	Elf *elf;
+	GElf_Sym sym;
+	bool found;
+	int fd;
+	Elf *elf = open_elf(path, &fd);
 
-	if (fd < 0)
+	if (!elf)
 		return false;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	while (elf && !found && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (name && !strcmp(name, symbol)) {
-				found = true;
-				break;
-			}
-		}
-	}
-	elf_end(elf);
-	close(fd);
+	found = elf_export(elf, symbol, &sym);
+	close_elf(elf, fd);
 	return found;
+}
+
+static struct bpf_link *attach_one(struct tls_probes *p, const char *path, const struct probe_fn *fn,
+				   uint64_t offset)
+{
+	struct bpf_program *prog = *(struct bpf_program **)((char *)p->skel + fn->prog_offset);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = offset ? NULL : fn->symbol,
+		    .retprobe = fn->retprobe);
+
+	return bpf_program__attach_uprobe_opts(prog, -1, path, offset, &opts);
 }
 
 static void attach(struct tls_probes *p, struct file_entry *f, const char *path,
 		   const struct probe_fn *fns)
 {
+	struct openssl_inner inner = { 0 };
+
+	if (fns == openssl_fns) {
+		int fd;
+		Elf *elf = open_elf(path, &fd);
+
+		if (elf) {
+			openssl_inner_find(elf, &inner);
+			close_elf(elf, fd);
+		}
+	}
 	for (const struct probe_fn *fn = fns; fn->symbol; fn++) {
-		struct bpf_program *prog = *(struct bpf_program **)((char *)p->skel + fn->prog_offset);
-		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = fn->symbol, .retprobe = fn->retprobe);
+		uint64_t offset = fn->dir == DIR_READ ? inner.read : fn->dir == DIR_WRITE ? inner.write : 0;
 		struct bpf_link *link;
 
+		/* the internal function is probed once, under the _ex form, whose
+		 * arguments it takes */
+		if (offset && !fn->ex)
+			continue;
 		/* an optional function absent from this version is no failure, and
 		 * not worth libbpf's warning */
-		if (!fn->required && !exports(path, fn->symbol))
+		if (!offset && !fn->required && !exports(path, fn->symbol))
 			continue;
-		link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+		link = attach_one(p, path, fn, offset);
 		if (link) {
 			f->links[f->nlinks++] = link;
-		} else if (fn->required) {
+		} else if (fn->required || offset) {
 			for (int i = 0; i < f->nlinks; i++)
 				bpf_link__destroy(f->links[i]);
 			f->nlinks = 0;

@@ -1,6 +1,7 @@
 """TLS plaintext: requests, tokens and API keys per process, from uprobes on
 OpenSSL and GnuTLS, counted exactly against the server's log."""
 import os
+import re
 import subprocess
 
 import pytest
@@ -360,6 +361,82 @@ def test_tls_calls_are_tied_to_their_socket(netns, procs, llm_server, egresswatc
     else:
         assert set(rows) == {SERVER_V4}, rows
     assert plaintext_of(row) == truth(srv, rounds)
+
+
+def text_offsets(lib):
+    """Exported function name -> file offset, and a vaddr -> file offset map,
+    from binutils (not from egresswatch's own reading of the ELF)."""
+    sections = subprocess.run(["readelf", "-SW", lib], capture_output=True, text=True,
+                              check=True).stdout
+    text = next(line.replace("[ ", "[").split() for line in sections.splitlines()
+                if " .text " in line)
+    addr, off = int(text[3], 16), int(text[4], 16)
+
+    def offset(vaddr):
+        return vaddr - addr + off
+    syms = {}
+    for line in subprocess.run(["nm", "-D", "--defined-only", lib], capture_output=True,
+                               text=True, check=True).stdout.splitlines():
+        value, _, name = line.split()
+        syms[name.split("@")[0]] = int(value, 16)
+    return syms, offset
+
+
+def forwarded_to(lib, vaddr):
+    """The target of the first call or jump in a function's first 16 bytes."""
+    code = subprocess.run(["objdump", "-d", "--no-show-raw-insn", f"--start-address={vaddr}",
+                           f"--stop-address={vaddr + 16}", lib],
+                          capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"\s(?:call|jmp)\s+([0-9a-f]+) <", code).group(1), 16)
+
+
+def mapped_byte(pid, lib, offset):
+    """The byte at a file offset of lib in the process's memory (a uprobe's
+    breakpoint, 0xcc, shows there)."""
+    with open(f"/proc/{pid}/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) < 6 or fields[5] != lib:
+                continue
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            start = int(fields[2], 16)
+            if start <= offset < start + hi - lo:
+                with open(f"/proc/{pid}/mem", "rb") as mem:
+                    mem.seek(lo + offset - start)
+                    return mem.read(1)[0]
+    raise AssertionError(f"offset {offset:#x} of {lib} is not mapped in {pid}")
+
+
+def test_openssl_probes_sit_on_its_internal_functions(procs, egresswatch):
+    """Debian's SSL_read(_ex) and SSL_write(_ex) start with an instruction the
+    kernel single-steps; the internal function each pair calls starts with
+    push, which it emulates. The breakpoints are there and not on the exported
+    functions (whose calls the plaintext tests count exactly), SSL_free keeps
+    its own, and all are gone when egresswatch stops."""
+    p = procs.start(PYTHON, "-c", "import ssl, sys; print(ssl.OPENSSL_VERSION, flush=True); "
+                    "sys.stdin.read()", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert p.stdout.readline().startswith(b"OpenSSL 3.")
+    lib = next(line.split()[5] for line in open(f"/proc/{p.pid}/maps")
+               if line.rstrip().endswith("/libssl.so.3"))
+    syms, offset = text_offsets(lib)
+    inner = {offset(forwarded_to(lib, syms["SSL_read_ex"])),
+             offset(forwarded_to(lib, syms["SSL_write_ex"]))}
+    exported = {offset(syms[name]) for name in ("SSL_read", "SSL_read_ex", "SSL_write",
+                                                 "SSL_write_ex")}
+    assert len(inner) == 2 and not inner & exported
+    with open(lib, "rb") as f:
+        original = {o: f.seek(o) and f.read(1)[0] for o in inner | exported}
+    assert 0xcc not in original.values()
+
+    ew = egresswatch("-d", "0.5")
+    wait_for(lambda: all(mapped_byte(p.pid, lib, o) == 0xcc for o in inner), 10,
+             "breakpoints on the internal functions")
+    assert {o: mapped_byte(p.pid, lib, o) for o in exported} == {o: original[o] for o in exported}
+    assert mapped_byte(p.pid, lib, offset(syms["SSL_free"])) == 0xcc
+    assert ew.stop() == 0
+    assert {o: mapped_byte(p.pid, lib, o) for o in original} == original
+    p.stdin.close()
+    assert p.wait(timeout=10) == 0
 
 
 def test_gnutls_client(netns, procs, llm_server, dns_server, egresswatch, pki):

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Looking into an ELF file (a library or executable of this host or of a
+ * container, so untrusted bytes): the functions it exports and their code. */
+#ifndef EW_ELF_CODE_H
+#define EW_ELF_CODE_H
+
+#include <gelf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whether the dynamic symbol table defines name; its symbol in *sym. */
+bool elf_export(Elf *elf, const char *name, GElf_Sym *sym);
+
+/* The bytes of .text from address vaddr on: at most *len, fewer (*len
+ * lowered) where the section ends; their offset in the file in *file_offset.
+ * NULL when vaddr is outside .text. */
+const uint8_t *elf_text_at(Elf *elf, uint64_t vaddr, size_t *len, uint64_t *file_offset);
+
+#endif

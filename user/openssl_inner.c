@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "openssl_inner.h"
+
+#include <string.h>
+#include "elf_code.h"
+
+/* The forwarding shape fits in 4 + 4 + 5 bytes; a caller is searched over at
+ * most this much of its code (SSL_read is 144 bytes in Debian's build). */
+#define FORWARD_BYTES 16
+#define CALLER_BYTES 512
+
+#define X86_CALL_REL32 0xe8
+#define X86_JMP_REL32 0xe9
+#define X86_JMP_REL8 0xeb
+
+static uint64_t rel32_target(const uint8_t *insn, uint64_t insn_vaddr)
+{
+	/* little-endian, sign-extended */
+	int32_t rel = (int32_t)((uint32_t)insn[1] | (uint32_t)insn[2] << 8 |
+				(uint32_t)insn[3] << 16 | (uint32_t)insn[4] << 24);
+
+	return insn_vaddr + 5 + (uint64_t)(int64_t)rel;
+}
+
+uint64_t x86_forwarded_to(const uint8_t *c, size_t len, uint64_t vaddr)
+{
+	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	size_t i = 0;
+
+	if (len >= sizeof(endbr64) && !memcmp(c, endbr64, sizeof(endbr64)))
+		i = sizeof(endbr64);
+	/* one stack adjustment: sub $imm8,%rsp or the push of a register */
+	if (len - i >= 4 && c[i] == 0x48 && c[i + 1] == 0x83 && c[i + 2] == 0xec)
+		i += 4;
+	else if (len - i >= 1 && c[i] >= 0x50 && c[i] <= 0x57)
+		i += 1;
+	else if (len - i >= 2 && c[i] == 0x41 && c[i + 1] >= 0x50 && c[i + 1] <= 0x57)
+		i += 2;
+	if (len - i >= 2 && c[i] == X86_JMP_REL8)
+		return vaddr + i + 2 + (uint64_t)(int64_t)(int8_t)c[i + 1];
+	if (len - i < 5 || (c[i] != X86_CALL_REL32 && c[i] != X86_JMP_REL32))
+		return 0;
+	return rel32_target(c + i, vaddr + i);
+}
+
+bool x86_calls(const uint8_t *c, size_t len, uint64_t vaddr, uint64_t target)
+{
+	/* A byte search, not a decoding: an 0xe8 inside another instruction
+	 * whose next four bytes happen to give exactly target is the only false
+	 * match. */
+	for (size_t i = 0; i + 5 <= len; i++)
+		if (c[i] == X86_CALL_REL32 && rel32_target(c + i, vaddr + i) == target)
+			return true;
+	return false;
+}
+
+/* Whether the exported function name calls target; absent is fine when not
+ * required. */
+static bool exported_calls(Elf *elf, const char *name, bool required, uint64_t target)
+{
+	const uint8_t *code;
+	uint64_t offset;
+	GElf_Sym sym;
+	size_t len;
+
+	if (!elf_export(elf, name, &sym))
+		return !required;
+	len = sym.st_size < CALLER_BYTES ? sym.st_size : CALLER_BYTES;
+	code = elf_text_at(elf, sym.st_value, &len, &offset);
+	return code && x86_calls(code, len, sym.st_value, target);
+}
+
+/* The file offset of the function the exported forwarder passes its
+ * arguments on to, when the direction's other forms call it too; 0 if not. */
+static uint64_t inner_of(Elf *elf, const char *forwarder, const char *caller, const char *optional_caller)
+{
+	uint64_t target, offset;
+	const uint8_t *code;
+	GElf_Sym sym;
+	size_t len;
+
+	if (!elf_export(elf, forwarder, &sym))
+		return 0;
+	len = sym.st_size < FORWARD_BYTES ? sym.st_size : FORWARD_BYTES;
+	code = elf_text_at(elf, sym.st_value, &len, &offset);
+	if (!code || !(target = x86_forwarded_to(code, len, sym.st_value)))
+		return 0;
+	len = 1;
+	if (!elf_text_at(elf, target, &len, &offset) || !offset)
+		return 0;
+	if (!exported_calls(elf, caller, true, target) ||
+	    (optional_caller && !exported_calls(elf, optional_caller, false, target)))
+		return 0;
+	return offset;
+}
+
+void openssl_inner_find(Elf *elf, struct openssl_inner *out)
+{
+	GElf_Ehdr eh;
+
+	memset(out, 0, sizeof(*out));
+	if (!gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64 || eh.e_ident[EI_CLASS] != ELFCLASS64)
+		return;
+	out->read = inner_of(elf, "SSL_read_ex", "SSL_read", NULL);
+	/* OpenSSL 3.3's SSL_write_ex passes flags on to SSL_write_ex2: not the
+	 * forwarding shape, so the exported write functions keep their probes */
+	out->write = inner_of(elf, "SSL_write_ex", "SSL_write", "SSL_write_ex2");
+}
