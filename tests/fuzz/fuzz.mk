@@ -24,7 +24,7 @@ FUZZ_MAX_LEN ?= 4096
 # extra libFuzzer flags, e.g. FUZZ_FLAGS=-only_ascii=1
 FUZZ_FLAGS ?=
 FUZZ_TARGETS ?= dns tls_hello http_request config patterns names proc \
-	http1 http2 body usage plaintext
+	http1 http2 body usage plaintext openssl_inner
 
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
 	-Wno-unused-parameter -Wno-missing-field-initializers -Iheaders -Iuser
@@ -43,6 +43,8 @@ FUZZ_SRCS_names := user/names.c user/dns.c user/tls_hello.c user/http_request.c 
 # fingerprints (libsodium); the streams table links libbpf for the kernel's
 # map of ignored connections (not touched with ignored_fd -1).
 FUZZ_SRCS_proc := user/procinfo.c user/cgroup.c
+FUZZ_SRCS_openssl_inner := user/openssl_inner.c user/elf_code.c
+FUZZ_LIBS_openssl_inner := -lelf
 FUZZ_SRCS_usage := user/usage.c
 FUZZ_LIBS_usage = $(shell $(FUZZ_PKG_CONFIG) --libs jansson)
 FUZZ_SRCS_body := user/body.c user/eventstream.c user/usage.c

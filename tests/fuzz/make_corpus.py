@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 """Writes the seed corpora under tests/fuzz/corpus/<target>/: real-shaped
-inputs built by hand (DNS, HTTP, configuration, patterns) or by this Python's
+inputs built by hand (DNS, HTTP, configuration, patterns), by the C compiler
+(libraries shaped like OpenSSL's) or by this Python's
 OpenSSL (TLS ClientHellos), TLS plaintext sessions (HTTP/1.1, HTTP/2 with
 HPACK encoded here, and one captured from node:http2 when node is installed),
 bodies and usage texts. Run from the repository root with Debian's
@@ -1048,7 +1049,28 @@ CORPORA = {
     "body": lambda: body_corpus(),
     "usage": lambda: usage_corpus(),
     "plaintext": lambda: plaintext_corpus(http1_sessions(), http2_sessions()),
+    "openssl_inner": lambda: openssl_inner_corpus(),
 }
+
+
+# ---- OpenSSL-shaped libraries (where the read and write probes go) ----------
+
+def openssl_inner_corpus():
+    """The test fixture's three shapes, linked small (no page alignment), and
+    a few bare code sequences."""
+    src = os.path.join(os.path.dirname(ROOT), "..", "fixtures", "openssl_shapes.S")
+    for shape in (1, 2, 3):
+        out = "/tmp/openssl_shape_%d.so" % shape
+        subprocess.run(["cc", "-shared", "-nostdlib", "-DSHAPE=%d" % shape, "-Wl,--build-id=none",
+                        "-Wl,-z,noseparate-code", "-Wl,-z,max-page-size=16",
+                        "-Wl,--section-start=.text=0x200000", src, "-o", out], check=True)
+        with open(out, "rb") as f:
+            put("openssl_inner", "shape_%d.so" % shape, f.read())
+        os.unlink(out)
+    vaddr = struct.pack("<Q", 0x35000)
+    put("openssl_inner", "code_sub_call", vaddr + bytes([0x48, 0x83, 0xec, 0x08, 0xe8, 0, 1, 0, 0]))
+    put("openssl_inner", "code_endbr_push_jmp8",
+        vaddr + bytes([0xf3, 0x0f, 0x1e, 0xfa, 0x41, 0x54, 0xeb, 0xf0]))
 
 
 def main():
