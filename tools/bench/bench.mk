@@ -34,9 +34,12 @@ $(BENCH_DIR)/empty.bpf.o: tools/bench/empty.bpf.c $(BUILD)/vmlinux.h
 $(BENCH_DIR)/empty.skel.h: $(BENCH_DIR)/empty.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(BENCH_DIR)/empty_loader: tools/bench/empty_loader.c $(BENCH_DIR)/empty.skel.h
-	$(CC) $(BENCH_CFLAGS) -I$(BENCH_DIR) $(shell $(PKG_CONFIG) --cflags libbpf) $< \
-		$(shell $(PKG_CONFIG) --libs libbpf) -lelf -lz -o $@
+# It finds the internal OpenSSL functions with egresswatch's own code.
+BENCH_INNER_SRCS := user/openssl_inner.c user/elf_code.c
+$(BENCH_DIR)/empty_loader: tools/bench/empty_loader.c $(BENCH_DIR)/empty.skel.h $(BENCH_INNER_SRCS) \
+		user/openssl_inner.h user/elf_code.h
+	$(CC) $(BENCH_CFLAGS) -I$(BENCH_DIR) -Iuser $(shell $(PKG_CONFIG) --cflags libbpf) $< \
+		$(BENCH_INNER_SRCS) $(shell $(PKG_CONFIG) --libs libbpf) -lelf -lz -o $@
 
 # The client uses the system's libssl.so.3, where the uprobes go.
 $(BENCH_DIR)/client: tools/bench/client.c

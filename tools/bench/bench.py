@@ -8,8 +8,9 @@ with the measured case (A,B then B,A, repeated) and reported as min/median:
   2. iperf3   TCP and UDP throughput between two namespaces over veth: without, with
               empty programs at the same hooks (sys_enter included), with
               `egresswatch top -b --json -d 1 --all`
-  3. tls      CPU ns per small SSL_write/SSL_read: no probes, empty uprobes, egresswatch;
-              a 100 MB TLS download without and with egresswatch
+  3. tls      CPU ns per small SSL_write/SSL_read and a 100 MB TLS download: no probes,
+              empty uprobes on the exported functions, empty uprobes where
+              egresswatch probes (user/openssl_inner.h), egresswatch
   4. churn    short TCP and TLS connections/s without and with egresswatch; with it,
               no event lost and every byte the server sent accounted
   5. user     egresswatch's CPU and peak RSS under LLM-shaped keep-alive load; then,
@@ -536,10 +537,14 @@ class Bench:
         nsys = 200_000 if self.q else 1_000_000
         size = 100_000_000
         srv = self.start_ready(B / "server", "http", LOOPBACK, "18443", self.cert, self.key)
-        per = {m: [] for m in ("none", "empty", "ew")}
+        # empty: empty uprobes on the exported functions, where a tool that
+        # probes SSL_read and SSL_write puts them; empty_inner: where
+        # egresswatch puts them (user/openssl_inner.h)
+        modes = ["none", "empty", "empty_inner", "ew"]
+        per = {m: [] for m in modes}
         writes = {m: [] for m in per}
         reads = {m: [] for m in per}
-        dl = {"none": [], "empty": [], "ew": []}
+        dl = {m: [] for m in per}
         sysc = {m: {"getppid_ns": [], "socket_io_ns": []} for m in per}
         # egresswatch while a TLS read is open elsewhere on the host (a client
         # waiting for its answer): the syscall hook looks every thread up
@@ -549,6 +554,8 @@ class Bench:
             probe = None
             if mode == "empty":
                 probe = EmptyLoader(self.procs, "--no-cgroup")
+            elif mode == "empty_inner":
+                probe = EmptyLoader(self.procs, "--no-cgroup", "--inner")
             elif mode == "ew":
                 probe = Egresswatch(self.procs)
                 time.sleep(1.0)
@@ -601,11 +608,10 @@ class Bench:
 
         try:
             for rep in range(reps):
-                modes = ["none", "empty", "ew"]
-                modes = modes[rep % 3:] + modes[:rep % 3]
+                order = modes[rep % len(modes):] + modes[:rep % len(modes)]
                 if rep % 2:
-                    modes.reverse()
-                for mode in modes:
+                    order.reverse()
+                for mode in order:
                     c, d = self.guarded("tls", lambda: one(mode))
                     per[mode].append((c["write_cpu_ns"] + c["read_cpu_ns"]) /
                                      (c["write_calls"] + c["read_calls"]))
@@ -616,26 +622,29 @@ class Bench:
             diag = self.guarded("tls", diagnose)
         finally:
             self.procs.stop(srv, signal.SIGKILL)
-        ratio = []
-        for n, e, w in zip(per["none"], per["empty"], per["ew"]):
-            ratio.append((w - n) / (e - n) if e > n else None)
+        def added_ratio(empty):
+            """egresswatch's added time over the empty uprobes', per repetition."""
+            return stats([(w - n) / (e - n) if e > n else None
+                          for n, e, w in zip(per["none"], per[empty], per["ew"])])
         med = {m: statistics.median(v) for m, v in per.items()}
         self.results["tls_calls"] = {
             "reps": reps, "calls_per_run": 2 * calls, "write_size": 64,
             "ns_per_call": {m: stats(v) for m, v in per.items()},
             "ns_per_write": {m: stats(v) for m, v in writes.items()},
             "ns_per_read": {m: stats(v) for m, v in reads.items()},
-            "added_ns_empty": med["empty"] - med["none"], "added_ns_ew": med["ew"] - med["none"],
-            "ratio_of_medians": (med["ew"] - med["none"]) / (med["empty"] - med["none"])
-            if med["empty"] > med["none"] else None,
-            "ratio": stats(ratio), "target_ratio": 1.3}
+            **{f"added_ns_{m}": med[m] - med["none"] for m in ("empty", "empty_inner", "ew")},
+            # the target: against empty uprobes on the functions egresswatch probes
+            "ratio": added_ratio("empty_inner"), "target_ratio": 1.3,
+            "ratio_vs_exported": added_ratio("empty")}
         # per repetition: the fastest of its downloads, without and with
         best = {m: [min(x) for x in v] for m, v in dl.items()}
         self.results["tls_download"] = {
             "bytes": size, "reps": reps, "per_rep": downloads, "all_s": dl,
-            "base_s": stats(best["none"]), "empty_s": stats(best["empty"]), "ew_s": stats(best["ew"]),
+            "base_s": stats(best["none"]), "empty_s": stats(best["empty"]),
+            "empty_inner_s": stats(best["empty_inner"]), "ew_s": stats(best["ew"]),
             "slowdown": stats([e / b for b, e in zip(best["none"], best["ew"])]),
             "slowdown_empty_uprobes": stats([e / b for b, e in zip(best["none"], best["empty"])]),
+            "slowdown_empty_inner": stats([e / b for b, e in zip(best["none"], best["empty_inner"])]),
             "target_slowdown": 1.03, "diagnosis_with_bpf_stats": diag}
         # what every process pays for the sys_enter tracepoint that ties TLS
         # calls to sockets, with no TLS call open
@@ -985,23 +994,30 @@ def table(r):
     if c:
         n = c["ns_per_call"]
         L.append(f"3. TLS: CPU ns per SSL_write/SSL_read of 64 B ({c['calls_per_run']} calls per run)")
-        L.append(row.format("   no probes | empty uprobes", f(n["none"]["median"], "{:.0f}"),
-                            f(n["empty"]["median"], "{:.0f}"), "", "", ""))
-        L.append(row.format("   no probes | egresswatch", f(n["none"]["median"], "{:.0f}"),
-                            f(n["ew"]["median"], "{:.0f}"), "", "", ""))
-        L.append(row.format("   added ns: empty | egresswatch", f(c["added_ns_empty"], "{:.0f}"),
-                            f(c["added_ns_ew"], "{:.0f}"),
-                            f"{f(c['ratio']['median'])} [{f(c['ratio']['min'])}]", "<=1.3",
-                            verdict(None if c["ratio"]["median"] is None else c["ratio"]["median"] <= 1.3)))
+        for m, what in (("empty", "empty uprobes on SSL_read/SSL_write(_ex)"),
+                        ("empty_inner", "empty uprobes where egresswatch probes"),
+                        ("ew", "egresswatch")):
+            L.append(row.format(f"   no probes | {what}", f(n["none"]["median"], "{:.0f}"),
+                                f(n[m]["median"], "{:.0f}"), "", "", ""))
+        for empty, what, target in (("empty_inner", "where egresswatch probes", True),
+                                    ("empty", "on the exported functions", False)):
+            q = c["ratio" if target else "ratio_vs_exported"]
+            L.append(row.format(f"   added ns: empty {what} | egresswatch",
+                                f(c[f"added_ns_{empty}"], "{:.0f}"), f(c["added_ns_ew"], "{:.0f}"),
+                                f"{f(q['median'])} [{f(q['min'])}]", "<=1.3" if target else "",
+                                verdict(None if q["median"] is None else q["median"] <= 1.3)
+                                if target else ""))
         d = r["tls_download"]
         L.append(row.format("   100 MB TLS download, s", f(d["base_s"]["median"], "{:.3f}"),
                             f(d["ew_s"]["median"], "{:.3f}"),
                             f"{f(d['slowdown']['median'], '{:.3f}')} [{f(d['slowdown']['min'], '{:.3f}')}]",
                             "<=1.03", verdict(d["slowdown"]["median"] <= 1.03)))
-        L.append(row.format("   same, empty uprobes instead, s", f(d["base_s"]["median"], "{:.3f}"),
-                            f(d["empty_s"]["median"], "{:.3f}"),
-                            f"{f(d['slowdown_empty_uprobes']['median'], '{:.3f}')} "
-                            f"[{f(d['slowdown_empty_uprobes']['min'], '{:.3f}')}]", "", ""))
+        for key, what in (("empty", "empty uprobes on the exported functions"),
+                          ("empty_inner", "empty uprobes where egresswatch probes")):
+            q = d["slowdown_empty_uprobes" if key == "empty" else "slowdown_empty_inner"]
+            L.append(row.format(f"   same, {what} instead, s", f(d["base_s"]["median"], "{:.3f}"),
+                                f(d[f"{key}_s"]["median"], "{:.3f}"),
+                                f"{f(q['median'], '{:.3f}')} [{f(q['min'], '{:.3f}')}]", "", ""))
         g = d.get("diagnosis_with_bpf_stats")
         if g:
             top = sorted(g["programs"].items(), key=lambda kv: -kv[1]["ms_total"])[:2]

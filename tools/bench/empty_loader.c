@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Attaches tools/bench/empty.bpf.c where egresswatch attaches its programs:
  * cgroup hooks on the cgroup v2 root (found in /proc/self/mounts), the raw
- * tracepoints, and uprobes/uretprobes on OpenSSL by symbol. Prints "ready"
- * once attached and holds everything until SIGINT or SIGTERM.
+ * tracepoints, and uprobes/uretprobes on OpenSSL by symbol, or with --inner
+ * where egresswatch puts them (the internal read and write functions, see
+ * user/openssl_inner.h). Prints "ready" once attached and holds everything
+ * until SIGINT or SIGTERM.
  *
- *   empty_loader [--no-cgroup] [--no-uprobes] [--libssl PATH]
+ *   empty_loader [--no-cgroup] [--no-uprobes] [--inner] [--libssl PATH]
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libelf.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "empty.skel.h"
+#include "openssl_inner.h"
 
 static volatile sig_atomic_t stop;
 
@@ -44,10 +48,32 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, args);
 }
 
+static int find_inner(const char *path, struct openssl_inner *inner)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+
+	if (fd < 0 || elf_version(EV_CURRENT) == EV_NONE || !(elf = elf_begin(fd, ELF_C_READ_MMAP, NULL))) {
+		fprintf(stderr, "empty_loader: cannot read %s\n", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	openssl_inner_find(elf, inner);
+	elf_end(elf);
+	close(fd);
+	if (!inner->read || !inner->write) {
+		fprintf(stderr, "empty_loader: no internal read and write functions in %s\n", path);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *libssl = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
-	bool cgroup = true, uprobes = true;
+	bool cgroup = true, uprobes = true, at_inner = false;
+	struct openssl_inner inner = { 0 };
 	struct empty_bpf *s = NULL;
 	struct bpf_link *links[24] = {};
 	int nlinks = 0, cg = -1, err = 1;
@@ -58,10 +84,12 @@ int main(int argc, char **argv)
 			cgroup = false;
 		else if (!strcmp(argv[i], "--no-uprobes"))
 			uprobes = false;
+		else if (!strcmp(argv[i], "--inner"))
+			at_inner = true;
 		else if (!strcmp(argv[i], "--libssl") && i + 1 < argc)
 			libssl = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--no-cgroup] [--no-uprobes] [--libssl PATH]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--no-cgroup] [--no-uprobes] [--inner] [--libssl PATH]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -69,6 +97,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	if (at_inner && find_inner(libssl, &inner))
+		goto cleanup;
 	s = empty_bpf__open();
 	if (!s) {
 		perror("empty_loader: open");
@@ -83,27 +113,31 @@ int main(int argc, char **argv)
 	};
 	struct bpf_program *tp_progs[] = { s->progs.bx_tcp_state, s->progs.bx_exec,
 					   s->progs.bx_syscall };
+	/* with --inner, the _ex programs go to the internal function (offset)
+	 * and the other forms of its direction are left out, as egresswatch does */
 	struct {
 		struct bpf_program *prog;
 		const char *sym;
 		bool ret;
+		uint64_t offset;
+		bool attached;
 	} up[] = {
-		{ s->progs.bx_ssl_write, "SSL_write", false },
-		{ s->progs.bx_ssl_write_ret, "SSL_write", true },
-		{ s->progs.bx_ssl_read, "SSL_read", false },
-		{ s->progs.bx_ssl_read_ret, "SSL_read", true },
-		{ s->progs.bx_ssl_write_ex, "SSL_write_ex", false },
-		{ s->progs.bx_ssl_write_ex_r, "SSL_write_ex", true },
-		{ s->progs.bx_ssl_read_ex, "SSL_read_ex", false },
-		{ s->progs.bx_ssl_read_ex_r, "SSL_read_ex", true },
-		{ s->progs.bx_ssl_free, "SSL_free", false },
+		{ s->progs.bx_ssl_write, "SSL_write", false, 0, !at_inner },
+		{ s->progs.bx_ssl_write_ret, "SSL_write", true, 0, !at_inner },
+		{ s->progs.bx_ssl_read, "SSL_read", false, 0, !at_inner },
+		{ s->progs.bx_ssl_read_ret, "SSL_read", true, 0, !at_inner },
+		{ s->progs.bx_ssl_write_ex, "SSL_write_ex", false, inner.write, true },
+		{ s->progs.bx_ssl_write_ex_r, "SSL_write_ex", true, inner.write, true },
+		{ s->progs.bx_ssl_read_ex, "SSL_read_ex", false, inner.read, true },
+		{ s->progs.bx_ssl_read_ex_r, "SSL_read_ex", true, inner.read, true },
+		{ s->progs.bx_ssl_free, "SSL_free", false, 0, true },
 	};
 	for (size_t i = 0; i < sizeof(cg_progs) / sizeof(cg_progs[0]); i++)
 		bpf_program__set_autoload(cg_progs[i], cgroup);
 	for (size_t i = 0; i < sizeof(tp_progs) / sizeof(tp_progs[0]); i++)
 		bpf_program__set_autoload(tp_progs[i], cgroup);
 	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
-		bpf_program__set_autoload(up[i].prog, uprobes);
+		bpf_program__set_autoload(up[i].prog, uprobes && up[i].attached);
 	if (empty_bpf__load(s)) {
 		perror("empty_loader: load");
 		goto cleanup;
@@ -139,9 +173,13 @@ int main(int argc, char **argv)
 	}
 	if (uprobes) {
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++) {
-			LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = up[i].sym, .retprobe = up[i].ret);
+			LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = up[i].offset ? NULL : up[i].sym,
+				    .retprobe = up[i].ret);
 
-			links[nlinks] = bpf_program__attach_uprobe_opts(up[i].prog, -1, libssl, 0, &o);
+			if (!up[i].attached)
+				continue;
+			links[nlinks] = bpf_program__attach_uprobe_opts(up[i].prog, -1, libssl,
+									up[i].offset, &o);
 			if (!links[nlinks]) {
 				fprintf(stderr, "empty_loader: uprobe %s on %s: %s\n", up[i].sym, libssl,
 					strerror(errno));
