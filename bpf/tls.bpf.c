@@ -29,14 +29,14 @@ struct tls_call {
 	__u64 buf;
 	__u64 count_ptr; /* _ex calls: where the library stores the byte count */
 	__u32 dir;
-	__u32 pad;
+	__u32 open;              /* between the call's entry and its return */
 	struct ew_flow_key sock; /* cookie 0 until the call does socket I/O */
 };
 
-/* Entries in calls: while it is 0 (no TLS call open on the host, as between a
- * client's requests) the syscall hook returns at once instead of looking its
- * thread up. A thread that exits inside a call never returns from it: the
- * exit hook below takes its entry out. */
+/* Open calls on the host: while it is 0 (as between a client's requests) the
+ * syscall hook returns at once instead of looking its thread up. A thread
+ * that exits inside a call never returns from it: the exit hook below closes
+ * its call. */
 __u64 calls_in_flight = 0;
 
 /* Connections that began with the HTTP/2 preface: only their long writes are
@@ -49,12 +49,28 @@ struct {
 	__type(value, __u8);
 } http2_conns SEC(".maps");
 
+/* The thread's TLS call, in the thread's own storage: reached from the task
+ * without hashing, kept from one call to the next (no insert and delete per
+ * call), and freed with the thread. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct tls_call);
 } calls SEC(".maps");
+
+static __always_inline struct tls_call *open_call(void)
+{
+	struct tls_call *c = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0, 0);
+
+	return c && c->open ? c : NULL;
+}
+
+static __always_inline void close_call(struct tls_call *c)
+{
+	c->open = 0;
+	__sync_fetch_and_sub(&calls_in_flight, 1);
+}
 
 /* Connections user space has no use for (not an LLM endpoint, or the server
  * side of a connection): their calls are not copied. Set from user space. */
@@ -131,21 +147,27 @@ static __always_inline void stat_inc(__u32 id)
 
 static __always_inline int enter(__u64 conn, __u64 buf, __u64 count_ptr, __u32 dir)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct tls_call c = { .conn = conn, .buf = buf, .count_ptr = count_ptr, .dir = dir };
-	struct ew_tls_conn key = { .conn = conn, .tgid = id >> 32 };
+	struct ew_tls_conn key = { .conn = conn, .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct tls_call *c;
 
 	if (bpf_map_lookup_elem(&ignored, &key))
 		return 0;
-	if (bpf_map_update_elem(&calls, &tid, &c, BPF_NOEXIST)) {
-		/* A call still open on this thread: its return was never seen
-		 * (the thread was cut short), or this is a nested call. */
-		if (bpf_map_update_elem(&calls, &tid, &c, BPF_EXIST))
-			stat_inc(EW_TLS_STAT_CALLS_FULL);
+	c = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c) {
+		stat_inc(EW_TLS_STAT_CALLS_FULL);
 		return 0;
 	}
-	__sync_fetch_and_add(&calls_in_flight, 1);
+	/* A call still open on this thread (its return was never seen, or this
+	 * is a nested call) is replaced, and stays counted once. */
+	if (!c->open)
+		__sync_fetch_and_add(&calls_in_flight, 1);
+	c->conn = conn;
+	c->buf = buf;
+	c->count_ptr = count_ptr;
+	c->dir = dir;
+	c->open = 1;
+	__builtin_memset(&c->sock, 0, sizeof(c->sock));
 	return 0;
 }
 
@@ -246,7 +268,7 @@ static __always_inline int leave(long ret, bool ex)
 	struct tls_call *c;
 	__u64 len;
 
-	c = bpf_map_lookup_elem(&calls, &tid);
+	c = open_call();
 	if (!c)
 		return 0;
 	if (ex) {
@@ -279,8 +301,7 @@ static __always_inline int leave(long ret, bool ex)
 		goto done;
 	send_plaintext(ev, &key, c->buf, len);
 done:
-	if (!bpf_map_delete_elem(&calls, &tid))
-		__sync_fetch_and_sub(&calls_in_flight, 1);
+	close_call(c);
 	return 0;
 }
 
@@ -406,12 +427,10 @@ int tls_syscall(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	struct tls_call *c;
-	__u32 tid;
 
 	if (!calls_in_flight || !socket_io_syscall((long)ctx->args[1]))
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	c = bpf_map_lookup_elem(&calls, &tid);
+	c = open_call();
 	if (!c || c->sock.cookie)
 		return 0;
 	sock_of_fd(PT_REGS_PARM1_CORE_SYSCALL(regs), &c->sock);
@@ -421,10 +440,10 @@ int tls_syscall(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp/sched_process_exit")
 int tls_thread_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct tls_call *c;
 
-	if (calls_in_flight && !bpf_map_delete_elem(&calls, &tid))
-		__sync_fetch_and_sub(&calls_in_flight, 1);
+	if (calls_in_flight && (c = open_call()))
+		close_call(c);
 	return 0;
 }
 
