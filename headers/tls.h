@@ -53,7 +53,7 @@ struct ew_tls_conn {
 
 enum ew_tls_stat {
 	EW_TLS_STAT_LOST,       /* plaintext events lost: ring buffer full */
-	EW_TLS_STAT_CALLS_FULL, /* calls not followed: too many threads inside TLS calls */
+	EW_TLS_STAT_CALLS_FULL, /* calls not followed: no memory for the thread's call state */
 	EW_TLS_STAT_READ_SKIPPED, /* bytes of response bodies user space asked not to copy */
 	EW_TLS_STAT_MAX,
 };
