@@ -69,7 +69,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(USER_OBJS)
 
 # Libraries shaped like OpenSSL's for test_openssl_inner, beside it; .text is
 # placed away from its file offset, as in a real library.
-OPENSSL_SHAPES := $(foreach n,1 2 3,$(BUILD)/tests/openssl_shape_$(n).so)
+OPENSSL_SHAPES := $(foreach n,1 2 3 4 5,$(BUILD)/tests/openssl_shape_$(n).so)
 $(BUILD)/tests/openssl_shape_%.so: tests/fixtures/openssl_shapes.S | $(BUILD)
 	$(CC) -shared -nostdlib -DSHAPE=$* -Wl,--build-id=none -Wl,--section-start=.text=0x200000 $< -o $@
 $(BUILD)/tests/test_openssl_inner: $(OPENSSL_SHAPES)

@@ -11,7 +11,10 @@ bool elf_export(Elf *elf, const char *name, GElf_Sym *sym)
 		GElf_Shdr sh;
 		Elf_Data *data;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+		/* a symbol's own size: a hostile sh_entsize could make the walk
+		 * one step per byte */
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM ||
+		    sh.sh_entsize != gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT))
 			continue;
 		data = elf_getdata(scn, NULL);
 		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
@@ -30,9 +33,9 @@ bool elf_export(Elf *elf, const char *name, GElf_Sym *sym)
 const uint8_t *elf_text_at(Elf *elf, uint64_t vaddr, size_t *len, uint64_t *file_offset)
 {
 	Elf_Scn *scn = NULL;
-	size_t shstrndx, file_size;
+	size_t shstrndx;
 
-	if (elf_getshdrstrndx(elf, &shstrndx) || !elf_rawfile(elf, &file_size))
+	if (elf_getshdrstrndx(elf, &shstrndx))
 		return NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		const char *name;
@@ -46,17 +49,19 @@ const uint8_t *elf_text_at(Elf *elf, uint64_t vaddr, size_t *len, uint64_t *file
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (!name || strcmp(name, ".text"))
 			continue;
-		data = elf_getdata(scn, NULL);
 		at = vaddr - sh.sh_addr;
-		/* the section's bytes as read, which a truncated file makes fewer;
-		 * the probe's offset must be a byte of the file */
-		if (!data || !data->d_buf || at >= data->d_size || sh.sh_offset >= file_size ||
-		    at >= file_size - sh.sh_offset)
+		if (*len > sh.sh_size - at)
+			*len = sh.sh_size - at;
+		if (!*len || sh.sh_offset > (uint64_t)INT64_MAX - at)
 			return NULL;
-		if (*len > data->d_size - at)
-			*len = data->d_size - at;
+		/* just these bytes, read from the file (a truncated one has
+		 * fewer, and then none are given) rather than the whole section:
+		 * an executable's .text can be tens of megabytes */
+		data = elf_getdata_rawchunk(elf, (int64_t)(sh.sh_offset + at), *len, ELF_T_BYTE);
+		if (!data || !data->d_buf || data->d_size < *len)
+			return NULL;
 		*file_offset = sh.sh_offset + at;
-		return (const uint8_t *)data->d_buf + at;
+		return data->d_buf;
 	}
 	return NULL;
 }

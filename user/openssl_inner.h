@@ -12,13 +12,15 @@
  * a direction's forms.
  *
  * The internal function is used only where the code shows that shape: the
- * _ex form's first instruction, after an optional endbr64 and one stack
- * adjustment (neither touches the argument registers), is a direct call or
- * jump into .text, and the direction's other exported forms (SSL_read;
- * SSL_write, and SSL_write_ex2 where it exists) call that same function.
- * The target then takes SSL_read_ex's arguments and stores the count as it
- * does. Anywhere else (another shape, another architecture) the exported
- * functions are probed. */
+ * _ex form, after an optional endbr64, jumps to it at once (a tail call) or
+ * calls it after one stack adjustment (neither touches the argument
+ * registers); its target in .text starts with a push (after an optional
+ * endbr64, which the probe then follows); the direction's other exported
+ * forms (SSL_read; SSL_write, and SSL_write_ex2 where it exists) call that
+ * same function; and the read and write targets differ. The target then
+ * takes SSL_read_ex's arguments and stores the count as it does. Anywhere
+ * else (another shape, another architecture) the exported functions are
+ * probed. */
 #ifndef EW_OPENSSL_INNER_H
 #define EW_OPENSSL_INNER_H
 
@@ -28,7 +30,7 @@
 #include <stdint.h>
 
 struct openssl_inner {
-	uint64_t read;  /* file offsets of the internal functions; 0: none found */
+	uint64_t read;  /* file offsets of the probe points; 0: none found */
 	uint64_t write;
 };
 
@@ -40,5 +42,8 @@ void openssl_inner_find(Elf *elf, struct openssl_inner *out);
 uint64_t x86_forwarded_to(const uint8_t *code, size_t len, uint64_t vaddr);
 /* Whether the code holds a direct call to target. */
 bool x86_calls(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t target);
+/* Where a function's entry push is (0, or 4 after an endbr64); SIZE_MAX if
+ * it starts with anything else. */
+size_t x86_push_at_entry(const uint8_t *code, size_t len);
 
 #endif

@@ -208,39 +208,41 @@ static struct file_entry *first_look(struct tls_probes *p, const char *path)
 	return f;
 }
 
-/* The library's ELF, for looking at its symbols and code; NULL if unreadable. */
-static Elf *open_elf(const char *path, int *fd)
-{
-	Elf *elf;
-
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0)
-		return NULL;
-	elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
-	if (!elf)
-		close(*fd);
-	return elf;
-}
-
-static void close_elf(Elf *elf, int fd)
-{
-	elf_end(elf);
-	close(fd);
-}
-
-/* Whether a file's dynamic symbol table defines the function. */
-static bool exports(const char *path, const char *symbol)
-{
-	GElf_Sym sym;
-	bool found;
+/* A library opened once for both looking into it and attaching to it: the
+ * inode first_look recorded (a container can swap its file for another in
+ * between), its ELF, and the name the probes are attached through, which
+ * leads to that same inode. */
+struct opened_library {
 	int fd;
-	Elf *elf = open_elf(path, &fd);
+	Elf *elf;
+	char path[32];
+};
 
-	if (!elf)
+static bool open_library(const struct file_entry *f, const char *path, struct opened_library *lib)
+{
+	struct stat st;
+
+	/* O_NONBLOCK: a file swapped for a FIFO does not block the open */
+	lib->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (lib->fd < 0)
 		return false;
-	found = elf_export(elf, symbol, &sym);
-	close_elf(elf, fd);
-	return found;
+	/* ELF_C_READ reads the file where it is asked: a mapping of it would
+	 * show the breakpoints of uprobes already set on it (the kernel puts
+	 * them in every mapping of the library, a read-only one included), and
+	 * would fault on a file truncated meanwhile */
+	if (fstat(lib->fd, &st) || !S_ISREG(st.st_mode) || st.st_dev != f->id.dev ||
+	    st.st_ino != f->id.ino || !(lib->elf = elf_begin(lib->fd, ELF_C_READ, NULL))) {
+		close(lib->fd);
+		return false;
+	}
+	snprintf(lib->path, sizeof(lib->path), "/proc/self/fd/%d", lib->fd);
+	return true;
+}
+
+static void close_library(struct opened_library *lib)
+{
+	elf_end(lib->elf);
+	close(lib->fd);
 }
 
 static struct bpf_link *attach_one(struct tls_probes *p, const char *path, const struct probe_fn *fn,
@@ -253,23 +255,15 @@ static struct bpf_link *attach_one(struct tls_probes *p, const char *path, const
 	return bpf_program__attach_uprobe_opts(prog, -1, path, offset, &opts);
 }
 
-static void attach(struct tls_probes *p, struct file_entry *f, const char *path,
-		   const struct probe_fn *fns)
+/* Every probe of fns, the internal OpenSSL functions standing in for a
+ * direction's exported ones where inner has them; all or none. */
+static bool attach_all(struct tls_probes *p, struct file_entry *f, const struct opened_library *lib,
+		       const struct probe_fn *fns, const struct openssl_inner *inner)
 {
-	struct openssl_inner inner = { 0 };
-
-	if (fns == openssl_fns) {
-		int fd;
-		Elf *elf = open_elf(path, &fd);
-
-		if (elf) {
-			openssl_inner_find(elf, &inner);
-			close_elf(elf, fd);
-		}
-	}
 	for (const struct probe_fn *fn = fns; fn->symbol; fn++) {
-		uint64_t offset = fn->dir == DIR_READ ? inner.read : fn->dir == DIR_WRITE ? inner.write : 0;
+		uint64_t offset = fn->dir == DIR_READ ? inner->read : fn->dir == DIR_WRITE ? inner->write : 0;
 		struct bpf_link *link;
+		GElf_Sym sym;
 
 		/* the internal function is probed once, under the _ex form, whose
 		 * arguments it takes */
@@ -277,20 +271,47 @@ static void attach(struct tls_probes *p, struct file_entry *f, const char *path,
 			continue;
 		/* an optional function absent from this version is no failure, and
 		 * not worth libbpf's warning */
-		if (!offset && !fn->required && !exports(path, fn->symbol))
+		if (!offset && !fn->required && !elf_export(lib->elf, fn->symbol, &sym))
 			continue;
-		link = attach_one(p, path, fn, offset);
+		link = attach_one(p, lib->path, fn, offset);
 		if (link) {
 			f->links[f->nlinks++] = link;
 		} else if (fn->required || offset) {
 			for (int i = 0; i < f->nlinks; i++)
 				bpf_link__destroy(f->links[i]);
 			f->nlinks = 0;
-			p->failures++;
-			return;
+			return false;
 		}
 	}
-	p->libraries++;
+	return true;
+}
+
+/* exe: an executable, followed only if it exports OpenSSL itself. */
+static void attach(struct tls_probes *p, struct file_entry *f, const char *path,
+		   const struct probe_fn *fns, bool exe)
+{
+	struct openssl_inner inner = { 0 }, exported = { 0 };
+	struct opened_library lib;
+	GElf_Sym sym;
+	bool done;
+
+	if (!open_library(f, path, &lib))
+		return;
+	if (exe && !elf_export(lib.elf, "SSL_write", &sym)) {
+		close_library(&lib);
+		return;
+	}
+	if (fns == openssl_fns)
+		openssl_inner_find(lib.elf, &inner);
+	done = attach_all(p, f, &lib, fns, &inner);
+	/* a kernel that refuses a probe at an offset still takes the symbols */
+	if (!done && (inner.read || inner.write))
+		done = attach_all(p, f, &lib, fns, &exported);
+	if (done)
+		p->libraries++;
+	else
+		p->failures++;
+	close_library(&lib);
 }
 
 static void consider_library(struct tls_probes *p, const char *path)
@@ -303,7 +324,7 @@ static void consider_library(struct tls_probes *p, const char *path)
 		return;
 	f = first_look(p, path);
 	if (f)
-		attach(p, f, path, gnutls ? gnutls_fns : openssl_fns);
+		attach(p, f, path, gnutls ? gnutls_fns : openssl_fns, false);
 }
 
 void tls_probes_scan_process(struct tls_probes *p, pid_t pid, bool maps)
@@ -315,8 +336,8 @@ void tls_probes_scan_process(struct tls_probes *p, pid_t pid, bool maps)
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	f = first_look(p, path);
 	/* an executable with OpenSSL linked in and its symbols exported (node) */
-	if (f && exports(path, "SSL_write"))
-		attach(p, f, path, openssl_fns);
+	if (f)
+		attach(p, f, path, openssl_fns, true);
 	if (!maps)
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);

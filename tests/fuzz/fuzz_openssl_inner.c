@@ -9,16 +9,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *bytes = fuzz_dup(data, size);
 	struct openssl_inner found;
-	uint64_t vaddr = 0, target;
+	uint64_t vaddr, target;
 	Elf *elf;
 
-	if (size >= 8)
-		memcpy(&vaddr, data, 8);
-	/* the same bytes as code: a target, if any, is one the code names */
-	target = x86_forwarded_to(bytes, size, vaddr);
-	if (target)
-		FUZZ_CHECK(size >= 2);
-	(void)x86_calls(bytes, size, vaddr, target);
+	/* the same bytes as code at the address their first eight give */
+	if (size >= 8) {
+		const uint8_t *code = bytes + 8;
+		size_t len = size - 8;
+
+		memcpy(&vaddr, bytes, 8);
+		target = x86_forwarded_to(code, len, vaddr);
+		/* a forwarding needs its jump or call whole: 2 bytes at least */
+		FUZZ_CHECK(!target || len >= 2);
+		(void)x86_calls(code, len, vaddr, target);
+		FUZZ_CHECK(x86_push_at_entry(code, len) == SIZE_MAX ||
+			   x86_push_at_entry(code, len) + 1 <= len);
+	}
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		abort();

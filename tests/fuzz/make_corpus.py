@@ -1056,10 +1056,11 @@ CORPORA = {
 # ---- OpenSSL-shaped libraries (where the read and write probes go) ----------
 
 def openssl_inner_corpus():
-    """The test fixture's three shapes, linked small (no page alignment), and
-    a few bare code sequences."""
+    """The test fixture's shapes, linked small (no page alignment), and a few
+    bare code sequences, each after the 8-byte address the target reads
+    first."""
     src = os.path.join(os.path.dirname(ROOT), "..", "fixtures", "openssl_shapes.S")
-    for shape in (1, 2, 3):
+    for shape in (1, 2, 3, 4, 5):
         out = "/tmp/openssl_shape_%d.so" % shape
         subprocess.run(["cc", "-shared", "-nostdlib", "-DSHAPE=%d" % shape, "-Wl,--build-id=none",
                         "-Wl,-z,noseparate-code", "-Wl,-z,max-page-size=16",
@@ -1069,8 +1070,8 @@ def openssl_inner_corpus():
         os.unlink(out)
     vaddr = struct.pack("<Q", 0x35000)
     put("openssl_inner", "code_sub_call", vaddr + bytes([0x48, 0x83, 0xec, 0x08, 0xe8, 0, 1, 0, 0]))
-    put("openssl_inner", "code_endbr_push_jmp8",
-        vaddr + bytes([0xf3, 0x0f, 0x1e, 0xfa, 0x41, 0x54, 0xeb, 0xf0]))
+    put("openssl_inner", "code_endbr_jmp8", vaddr + bytes([0xf3, 0x0f, 0x1e, 0xfa, 0xeb, 0xf0]))
+    put("openssl_inner", "code_endbr_push", vaddr + bytes([0xf3, 0x0f, 0x1e, 0xfa, 0x41, 0x54]))
 
 
 def main():

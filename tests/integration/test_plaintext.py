@@ -1,5 +1,6 @@
 """TLS plaintext: requests, tokens and API keys per process, from uprobes on
 OpenSSL and GnuTLS, counted exactly against the server's log."""
+import contextlib
 import os
 import re
 import subprocess
@@ -407,12 +408,47 @@ def mapped_byte(pid, lib, offset):
     raise AssertionError(f"offset {offset:#x} of {lib} is not mapped in {pid}")
 
 
-def test_openssl_probes_sit_on_its_internal_functions(procs, egresswatch):
+TRACEFS = Path("/sys/kernel/tracing")
+
+
+@contextlib.contextmanager
+def other_tools_uprobes(lib, offsets):
+    """Uprobes another tool holds on lib (tracefs uprobe events, enabled)."""
+    mounted = not (TRACEFS / "uprobe_events").exists()
+    if mounted:
+        subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACEFS)], check=True)
+    names = [f"ew_test/at_{o:x}" for o in offsets]
+
+    def command(line):
+        # one write per command, and no seek (which Python's append mode does)
+        fd = os.open(TRACEFS / "uprobe_events", os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+    try:
+        for name, o in zip(names, offsets):
+            command(f"p:{name} {lib}:{o:#x}\n")
+        (TRACEFS / "events" / "ew_test" / "enable").write_text("1\n")
+        yield
+    finally:
+        if (TRACEFS / "events" / "ew_test").exists():
+            (TRACEFS / "events" / "ew_test" / "enable").write_text("0\n")
+            for name in names:
+                command(f"-:{name}\n")
+        if mounted:
+            subprocess.run(["umount", str(TRACEFS)], check=False)
+
+
+@pytest.mark.parametrize("other_tool", [False, True])
+def test_openssl_probes_sit_on_its_internal_functions(procs, egresswatch, other_tool):
     """Debian's SSL_read(_ex) and SSL_write(_ex) start with an instruction the
     kernel single-steps; the internal function each pair calls starts with
     push, which it emulates. The breakpoints are there and not on the exported
     functions (whose calls the plaintext tests count exactly), SSL_free keeps
-    its own, and all are gone when egresswatch stops."""
+    its own, and all are gone when egresswatch stops. Another tool's
+    breakpoints on the exported _ex functions (which show in every mapping of
+    the library, egresswatch's own reading of it included) change nothing."""
     p = procs.start(PYTHON, "-c", "import ssl, sys; print(ssl.OPENSSL_VERSION, flush=True); "
                     "sys.stdin.read()", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert p.stdout.readline().startswith(b"OpenSSL 3.")
@@ -427,14 +463,18 @@ def test_openssl_probes_sit_on_its_internal_functions(procs, egresswatch):
     with open(lib, "rb") as f:
         original = {o: f.seek(o) and f.read(1)[0] for o in inner | exported}
     assert 0xcc not in original.values()
+    others = {offset(syms["SSL_read_ex"]), offset(syms["SSL_write_ex"])} if other_tool else set()
+    expected = {o: 0xcc if o in others else original[o] for o in exported}
 
-    ew = egresswatch("-d", "0.5")
-    wait_for(lambda: all(mapped_byte(p.pid, lib, o) == 0xcc for o in inner), 10,
-             "breakpoints on the internal functions")
-    assert {o: mapped_byte(p.pid, lib, o) for o in exported} == {o: original[o] for o in exported}
-    assert mapped_byte(p.pid, lib, offset(syms["SSL_free"])) == 0xcc
-    assert ew.stop() == 0
-    assert {o: mapped_byte(p.pid, lib, o) for o in original} == original
+    with other_tools_uprobes(lib, sorted(others)) if others else contextlib.nullcontext():
+        ew = egresswatch("-d", "0.5")
+        wait_for(lambda: all(mapped_byte(p.pid, lib, o) == 0xcc for o in inner), 10,
+                 "breakpoints on the internal functions")
+        assert {o: mapped_byte(p.pid, lib, o) for o in exported} == expected
+        assert mapped_byte(p.pid, lib, offset(syms["SSL_free"])) == 0xcc
+        assert ew.stop() == 0
+        assert {o: mapped_byte(p.pid, lib, o) for o in inner} == {o: original[o] for o in inner}
+        assert {o: mapped_byte(p.pid, lib, o) for o in exported} == expected
     p.stdin.close()
     assert p.wait(timeout=10) == 0
 
