@@ -24,19 +24,42 @@
 /* Set by the loader: capture at most this many bytes of each call. */
 const volatile __u32 capture_max = EW_TLS_CAPTURE_MAX;
 
+/* The calls one thread can have open inside one another: TLS inside TLS (a
+ * client's connection to an HTTPS proxy carries its connection to the API,
+ * and each call on the inner one makes calls on the outer one before it
+ * returns), with room to spare. */
+#define TLS_CALL_DEPTH 4
+
+/* What a return finds of its call's stack pointer at entry: x86 has popped
+ * the return address the call pushed; arm64's return address is in a
+ * register. */
+#if defined(__TARGET_ARCH_x86)
+#define RET_SP_OVER_ENTRY 8
+#else
+#define RET_SP_OVER_ENTRY 0
+#endif
+
 struct tls_call {
 	__u64 conn;
 	__u64 buf;
 	__u64 count_ptr; /* _ex calls: where the library stores the byte count */
+	__u64 sp;        /* the stack pointer at entry: its return finds it again */
 	__u32 dir;
-	__u32 open;              /* between the call's entry and its return */
+	__u32 pad;
 	struct ew_flow_key sock; /* cookie 0 until the call does socket I/O */
+};
+
+/* A thread's open calls, the outermost first. */
+struct tls_calls {
+	__u32 depth;
+	__u32 pad;
+	struct tls_call call[TLS_CALL_DEPTH];
 };
 
 /* Open calls on the host: while it is 0 (as between a client's requests) the
  * syscall hook returns at once instead of looking its thread up. A thread
- * that exits inside a call never returns from it: the exit hook below closes
- * its call. */
+ * that exits inside calls never returns from them: the exit hook below closes
+ * them. */
 __u64 calls_in_flight = 0;
 
 /* Connections that began with the HTTP/2 preface: only their long writes are
@@ -49,27 +72,52 @@ struct {
 	__type(value, __u8);
 } http2_conns SEC(".maps");
 
-/* The thread's TLS call, in the thread's own storage: reached from the task
- * without hashing, kept from one call to the next (no insert and delete per
- * call), and freed with the thread. */
+/* Each thread's open calls, in the thread's own storage: reached from the
+ * task without hashing, kept from one call to the next (no insert and delete
+ * per call), and freed with the thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct tls_call);
+	__type(value, struct tls_calls);
 } calls SEC(".maps");
 
-static __always_inline struct tls_call *open_call(void)
+static __always_inline struct tls_calls *thread_calls(__u64 flags)
 {
-	struct tls_call *c = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0, 0);
-
-	return c && c->open ? c : NULL;
+	return bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0, flags);
 }
 
-static __always_inline void close_call(struct tls_call *c)
+/* The innermost open call, or NULL. */
+static __always_inline struct tls_call *top_call(struct tls_calls *t)
 {
-	c->open = 0;
-	__sync_fetch_and_sub(&calls_in_flight, 1);
+	__u32 d = t->depth;
+
+	if (!d || d > TLS_CALL_DEPTH)
+		return NULL;
+	return &t->call[d - 1];
+}
+
+static __always_inline void close_top(struct tls_calls *t)
+{
+	if (t->depth) {
+		t->depth--;
+		__sync_fetch_and_sub(&calls_in_flight, 1);
+	}
+}
+
+/* Closes the innermost calls whose entry stack pointer is below sp. A call
+ * still open encloses the code now running, so its frame is above any frame
+ * made since (the stack grows down); one below was left without a return
+ * seen (by longjmp, or past the kernel's limit on nested return probes). */
+static __always_inline void close_below(struct tls_calls *t, __u64 sp)
+{
+	for (int i = 0; i < TLS_CALL_DEPTH; i++) {
+		struct tls_call *c = top_call(t);
+
+		if (!c || c->sp >= sp)
+			break;
+		close_top(t);
+	}
 }
 
 /* Connections user space has no use for (not an LLM endpoint, or the server
@@ -145,29 +193,37 @@ static __always_inline void stat_inc(__u32 id)
 	stat_add(id, 1);
 }
 
-static __always_inline int enter(__u64 conn, __u64 buf, __u64 count_ptr, __u32 dir)
+static __always_inline int enter(struct pt_regs *ctx, __u64 conn, __u64 buf, __u64 count_ptr, __u32 dir)
 {
 	struct ew_tls_conn key = { .conn = conn, .tgid = bpf_get_current_pid_tgid() >> 32 };
+	__u64 sp = PT_REGS_SP(ctx);
+	struct tls_calls *t;
 	struct tls_call *c;
+	__u32 d;
 
 	if (bpf_map_lookup_elem(&ignored, &key))
 		return 0;
-	c = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!c) {
+	t = thread_calls(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
 		stat_inc(EW_TLS_STAT_CALLS_FULL);
 		return 0;
 	}
-	/* A call still open on this thread (its return was never seen, or this
-	 * is a nested call) is replaced, and stays counted once. */
-	if (!c->open)
-		__sync_fetch_and_add(&calls_in_flight, 1);
+	/* an open call encloses this one: its frame is above this entry's */
+	close_below(t, sp + 1);
+	d = t->depth;
+	if (d >= TLS_CALL_DEPTH) {
+		stat_inc(EW_TLS_STAT_CALLS_FULL);
+		return 0;
+	}
+	c = &t->call[d];
 	c->conn = conn;
 	c->buf = buf;
 	c->count_ptr = count_ptr;
+	c->sp = sp;
 	c->dir = dir;
-	c->open = 1;
 	__builtin_memset(&c->sock, 0, sizeof(c->sock));
+	t->depth = d + 1;
+	__sync_fetch_and_add(&calls_in_flight, 1);
 	return 0;
 }
 
@@ -259,17 +315,24 @@ static __always_inline bool read_skipped(struct ew_tls_event *ev, const struct e
 	return true;
 }
 
-static __always_inline int leave(long ret, bool ex)
+static __always_inline int leave(struct pt_regs *ctx, long ret, bool ex)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx) - RET_SP_OVER_ENTRY;
 	__u32 tid = (__u32)id, zero = 0;
 	struct ew_tls_conn key = {};
 	struct ew_tls_event *ev;
+	struct tls_calls *t;
 	struct tls_call *c;
 	__u64 len;
 
-	c = open_call();
-	if (!c)
+	t = thread_calls(0);
+	if (!t)
+		return 0;
+	close_below(t, sp);
+	c = top_call(t);
+	/* not this call's (its entry was not followed: an ignored connection,
+	 * or no room) */
+	if (!c || c->sp != sp)
 		return 0;
 	if (ex) {
 		/* SSL_read_ex / SSL_write_ex return 1 and store the count; the
@@ -301,87 +364,87 @@ static __always_inline int leave(long ret, bool ex)
 		goto done;
 	send_plaintext(ev, &key, c->buf, len);
 done:
-	close_call(c);
+	close_top(t);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(ssl_write, void *ssl, const void *buf, int num)
 {
-	return enter((__u64)ssl, (__u64)buf, 0, EW_TLS_WRITE);
+	return enter(ctx, (__u64)ssl, (__u64)buf, 0, EW_TLS_WRITE);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(ssl_write_ret, int ret)
 {
-	return leave(ret, false);
+	return leave(ctx, ret, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(ssl_read, void *ssl, void *buf, int num)
 {
-	return enter((__u64)ssl, (__u64)buf, 0, EW_TLS_READ);
+	return enter(ctx, (__u64)ssl, (__u64)buf, 0, EW_TLS_READ);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(ssl_read_ret, int ret)
 {
-	return leave(ret, false);
+	return leave(ctx, ret, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_ex, void *ssl, const void *buf, size_t num, size_t *written)
 {
-	return enter((__u64)ssl, (__u64)buf, (__u64)written, EW_TLS_WRITE);
+	return enter(ctx, (__u64)ssl, (__u64)buf, (__u64)written, EW_TLS_WRITE);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(ssl_write_ex_ret, int ret)
 {
-	return leave(ret, true);
+	return leave(ctx, ret, true);
 }
 
 /* OpenSSL 3.3: SSL_write_ex2(ssl, buf, num, flags, written) */
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_ex2, void *ssl, const void *buf, size_t num, __u64 flags, size_t *written)
 {
-	return enter((__u64)ssl, (__u64)buf, (__u64)written, EW_TLS_WRITE);
+	return enter(ctx, (__u64)ssl, (__u64)buf, (__u64)written, EW_TLS_WRITE);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(ssl_read_ex, void *ssl, void *buf, size_t num, size_t *readbytes)
 {
-	return enter((__u64)ssl, (__u64)buf, (__u64)readbytes, EW_TLS_READ);
+	return enter(ctx, (__u64)ssl, (__u64)buf, (__u64)readbytes, EW_TLS_READ);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(ssl_read_ex_ret, int ret)
 {
-	return leave(ret, true);
+	return leave(ctx, ret, true);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(gnutls_send, void *session, const void *data, size_t size)
 {
-	return enter((__u64)session, (__u64)data, 0, EW_TLS_WRITE);
+	return enter(ctx, (__u64)session, (__u64)data, 0, EW_TLS_WRITE);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(gnutls_send_ret, long ret)
 {
-	return leave(ret, false);
+	return leave(ctx, ret, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(gnutls_recv, void *session, void *data, size_t size)
 {
-	return enter((__u64)session, (__u64)data, 0, EW_TLS_READ);
+	return enter(ctx, (__u64)session, (__u64)data, 0, EW_TLS_READ);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(gnutls_recv_ret, long ret)
 {
-	return leave(ret, false);
+	return leave(ctx, ret, false);
 }
 
 /* The syscalls a TLS library moves its records with; fd is the first argument
@@ -426,11 +489,14 @@ SEC("raw_tp/sys_enter")
 int tls_syscall(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	struct tls_calls *t;
 	struct tls_call *c;
 
 	if (!calls_in_flight || !socket_io_syscall((long)ctx->args[1]))
 		return 0;
-	c = open_call();
+	t = thread_calls(0);
+	/* the innermost call does the I/O: in TLS inside TLS, the outer one */
+	c = t ? top_call(t) : NULL;
 	if (!c || c->sock.cookie)
 		return 0;
 	sock_of_fd(PT_REGS_PARM1_CORE_SYSCALL(regs), &c->sock);
@@ -440,10 +506,10 @@ int tls_syscall(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp/sched_process_exit")
 int tls_thread_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct tls_call *c;
+	struct tls_calls *t;
 
-	if (calls_in_flight && (c = open_call()))
-		close_call(c);
+	if (calls_in_flight && (t = thread_calls(0)))
+		close_below(t, ~0ULL);
 	return 0;
 }
 

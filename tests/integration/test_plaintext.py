@@ -9,7 +9,7 @@ import pytest
 import uuid
 from pathlib import Path
 
-from conftest import PYTHON, SERVER_V4, bpf_map_of, client, wait_for
+from conftest import PEERS, PYTHON, SERVER_V4, bpf_map_of, client, wait_for
 
 KEYS = [f"sk-test-{uuid.uuid4().hex}" for _ in range(3)]
 
@@ -228,6 +228,33 @@ def test_curl_http1_and_http2(netns, procs, llm_server, llm_server_h2, dns_serve
     row = ew.settled(p2.pid)["api.anthropic.com"]
     assert row["provider"] == "anthropic"
     assert plaintext_of(row) == truth(h2, 3)
+
+
+def test_curl_through_an_https_proxy(netns, procs, llm_server, egresswatch, pki, tmp_path):
+    """TLS inside TLS: curl speaks TLS to an HTTPS proxy and, through the
+    tunnel, TLS to the API. Each call on the inner connection makes calls on
+    the outer one, on the same thread, before it returns; the inner requests
+    and tokens are counted exactly, on the row of the host they name (the
+    socket goes to the proxy, which names no endpoint)."""
+    srv = llm_server()
+    log, ready = tmp_path / "proxy.log", tmp_path / "proxy.ready"
+    procs.start("ip", "netns", "exec", netns.server, PYTHON, str(PEERS / "https_proxy.py"),
+                "--addr", SERVER_V4, "--port", "8443", "--upstream", f"{SERVER_V4}:443",
+                "--cert", str(pki / "server.pem"), "--key", str(pki / "server.key"),
+                "--log", str(log), "--ready", str(ready))
+    wait_for(ready.exists, 10, "the HTTPS proxy")
+    ew = egresswatch("-d", "0.5")
+    rounds = 4
+    url = "https://api.openai.com/v1/chat/completions"
+    p = curl_post(netns, procs, pki, url, f"Bearer {KEYS[0]}", "authorization",
+                  ["--http1.1", "--proxy", f"https://{SERVER_V4}:8443",
+                   "--proxy-cacert", str(pki / "ca.pem")] + ["-o", "/dev/null", url] * (rounds - 1))
+    finish(p)
+    # one tunnel, kept for every request
+    assert log.read_text().splitlines() == ['{"connect": "api.openai.com:443"}']
+    row = ew.settled(p.pid)["api.openai.com"]
+    assert row["provider"] == "openai"
+    assert plaintext_of(row) == truth(srv, rounds)
 
 
 def test_http2_long_prompts(netns, procs, llm_server_h2, dns_server, egresswatch, pki, tmp_path):
