@@ -11,7 +11,8 @@
  * own I/O on its transport. Calls that make none (an SSL_read served from
  * records already decrypted, or a library writing to a memory BIO as node
  * does) carry no socket; user space keeps the one an earlier call of the same
- * connection object found. */
+ * connection object found. Only the innermost of calls open inside one another
+ * (TLS inside TLS) does the I/O, so an enclosing call carries none either. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -90,11 +91,13 @@ static __always_inline struct tls_calls *thread_calls(__u64 flags)
 /* The innermost open call, or NULL. */
 static __always_inline struct tls_call *top_call(struct tls_calls *t)
 {
-	__u32 d = t->depth;
+	__u32 i = t->depth - 1; /* a depth of 0 wraps past the bound */
 
-	if (!d || d > TLS_CALL_DEPTH)
+	if (i >= TLS_CALL_DEPTH)
 		return NULL;
-	return &t->call[d - 1];
+	/* the verifier must see the bound on the very register that indexes */
+	barrier_var(i);
+	return &t->call[i];
 }
 
 static __always_inline void close_top(struct tls_calls *t)
@@ -210,20 +213,31 @@ static __always_inline int enter(struct pt_regs *ctx, __u64 conn, __u64 buf, __u
 	}
 	/* an open call encloses this one: its frame is above this entry's */
 	close_below(t, sp + 1);
+	c = top_call(t);
 	d = t->depth;
-	if (d >= TLS_CALL_DEPTH) {
+	if (c && c->conn == conn) {
+		/* one form of a function calling another (SSL_write_ex calling
+		 * SSL_write_ex2, not as a tail call): one call, which the
+		 * innermost return reports, as if the outer had not been seen */
+	} else if (d >= TLS_CALL_DEPTH) {
+		/* the newest call is the one whose I/O comes next: it takes the
+		 * innermost place, and the call it replaces goes unreported */
 		stat_inc(EW_TLS_STAT_CALLS_FULL);
-		return 0;
+	} else {
+		if (c)
+			stat_inc(EW_TLS_STAT_NESTED);
+		c = &t->call[d];
+		t->depth = d + 1;
+		__sync_fetch_and_add(&calls_in_flight, 1);
 	}
-	c = &t->call[d];
+	if (!c)
+		return 0;
 	c->conn = conn;
 	c->buf = buf;
 	c->count_ptr = count_ptr;
 	c->sp = sp;
 	c->dir = dir;
 	__builtin_memset(&c->sock, 0, sizeof(c->sock));
-	t->depth = d + 1;
-	__sync_fetch_and_add(&calls_in_flight, 1);
 	return 0;
 }
 

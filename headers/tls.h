@@ -34,7 +34,8 @@ struct ew_tls_event {
 	__u32 uid;
 	char comm[16];
 	/* The socket of the syscall the call made on its thread; cookie 0 when
-	 * it made none (data already decrypted, or a memory BIO as node's). */
+	 * it made none (data already decrypted, a memory BIO as node's, or a
+	 * call whose I/O is a call on another connection: TLS inside TLS). */
 	struct ew_flow_key sock;
 	__u8 data[EW_TLS_CAPTURE_MAX];
 };
@@ -53,8 +54,10 @@ struct ew_tls_conn {
 
 enum ew_tls_stat {
 	EW_TLS_STAT_LOST,       /* plaintext events lost: ring buffer full */
-	EW_TLS_STAT_CALLS_FULL, /* calls not followed: no memory for the thread's call state */
+	EW_TLS_STAT_CALLS_FULL, /* calls not followed: no memory for the thread's call
+				 * state, or more calls open inside one another than it holds */
 	EW_TLS_STAT_READ_SKIPPED, /* bytes of response bodies user space asked not to copy */
+	EW_TLS_STAT_NESTED,       /* calls made inside a call on another connection (TLS in TLS) */
 	EW_TLS_STAT_MAX,
 };
 

@@ -3,6 +3,7 @@ OpenSSL and GnuTLS, counted exactly against the server's log."""
 import contextlib
 import os
 import re
+import signal
 import subprocess
 
 import pytest
@@ -105,6 +106,13 @@ def test_payload_capture_bounds_each_copy(netns, procs, llm_server, dns_server, 
 
 # enum ew_tls_stat in headers/tls.h: bytes of response bodies not copied
 TLS_STAT_READ_SKIPPED = 2
+TLS_STAT_NESTED = 3
+
+
+def tls_stat(ew, stat):
+    """A TLS counter of the kernel programs (headers/tls.h), summed over CPUs."""
+    return sum(v["value"] for entry in bpf_map_of(ew.proc.pid, "tls_stats")
+               if entry["formatted"]["key"] == stat for v in entry["formatted"]["values"])
 
 FILE_EMBEDDINGS_CHAT = """
 import http.client, json, ssl, sys
@@ -146,9 +154,7 @@ def test_unneeded_response_bodies_are_not_copied(netns, procs, llm_server, dns_s
                     KEYS[0], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def skipped():
-        return sum(v["value"] for entry in bpf_map_of(ew.proc.pid, "tls_stats")
-                   if entry["formatted"]["key"] == TLS_STAT_READ_SKIPPED
-                   for v in entry["formatted"]["values"])
+        return tls_stat(ew, TLS_STAT_READ_SKIPPED)
     before = 0
     for what in ("file", "embeddings"):
         body = int(p.stdout.readline())
@@ -235,7 +241,10 @@ def test_curl_through_an_https_proxy(netns, procs, llm_server, egresswatch, pki,
     tunnel, TLS to the API. Each call on the inner connection makes calls on
     the outer one, on the same thread, before it returns; the inner requests
     and tokens are counted exactly, on the row of the host they name (the
-    socket goes to the proxy, which names no endpoint)."""
+    socket goes to the proxy, which names no endpoint). egresswatch is
+    stopped while curl runs, so that the outer connection is not yet ignored
+    (user space ignores it once it reads its CONNECT) and every inner call
+    nests; the kernel's events wait in the ring for it."""
     srv = llm_server()
     log, ready = tmp_path / "proxy.log", tmp_path / "proxy.ready"
     procs.start("ip", "netns", "exec", netns.server, PYTHON, str(PEERS / "https_proxy.py"),
@@ -246,10 +255,16 @@ def test_curl_through_an_https_proxy(netns, procs, llm_server, egresswatch, pki,
     ew = egresswatch("-d", "0.5")
     rounds = 4
     url = "https://api.openai.com/v1/chat/completions"
-    p = curl_post(netns, procs, pki, url, f"Bearer {KEYS[0]}", "authorization",
-                  ["--http1.1", "--proxy", f"https://{SERVER_V4}:8443",
-                   "--proxy-cacert", str(pki / "ca.pem")] + ["-o", "/dev/null", url] * (rounds - 1))
-    finish(p)
+    ew.proc.send_signal(signal.SIGSTOP)
+    try:
+        p = curl_post(netns, procs, pki, url, f"Bearer {KEYS[0]}", "authorization",
+                      ["--http1.1", "--proxy", f"https://{SERVER_V4}:8443",
+                       "--proxy-cacert", str(pki / "ca.pem")] + ["-o", "/dev/null", url] * (rounds - 1))
+        finish(p)
+    finally:
+        ew.proc.send_signal(signal.SIGCONT)
+    # each request's write, and at least one read of each response
+    assert tls_stat(ew, TLS_STAT_NESTED) >= 2 * rounds
     # one tunnel, kept for every request
     assert log.read_text().splitlines() == ['{"connect": "api.openai.com:443"}']
     row = ew.settled(p.pid)["api.openai.com"]

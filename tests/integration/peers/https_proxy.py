@@ -4,26 +4,32 @@ server) are relayed to --upstream whatever host they name, so that no name
 needs resolving. Each CONNECT is appended to --log as one JSON line."""
 import argparse
 import json
+import selectors
 import socket
 import ssl
 import threading
 
 
-def relay(src, dst):
+def relay(client, upstream):
+    """Both ways from one thread: an SSLSocket is not to be read and written
+    from two threads at once. Ends when either side closes."""
+    sel = selectors.DefaultSelector()
+    sel.register(client, selectors.EVENT_READ, upstream)
+    sel.register(upstream, selectors.EVENT_READ, client)
     try:
         while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
+            # a TLS socket may hold decrypted bytes select() cannot see
+            ready = [(client, upstream)] if client.pending() else \
+                [(key.fileobj, key.data) for key, _ in sel.select()]
+            for src, dst in ready:
+                data = src.recv(65536)
+                if not data:
+                    return
+                dst.sendall(data)
     except OSError:
         pass
     finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        sel.close()
 
 
 def serve(conn, upstream, log):
@@ -44,10 +50,7 @@ def serve(conn, upstream, log):
     with open(log, "a") as f:
         f.write(json.dumps({"connect": target}) + "\n")
     conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-    t = threading.Thread(target=relay, args=(up, conn), daemon=True)
-    t.start()
     relay(conn, up)
-    t.join()
     conn.close()
     up.close()
 
