@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from conftest import PYTHON, SERVER_V4, bpf_map_of, client, json_lines, wait_for
+from conftest import PEERS, PYTHON, SERVER_V4, bpf_map_of, client, json_lines, wait_for
 from test_run import finish, llm_client
 
 HOLD_MANY = f"""
@@ -113,6 +113,32 @@ s.recv(1)  # the server waits for a request: blocked inside SSL_read
     waiting.send_signal(signal.SIGKILL)
     waiting.wait()
     wait_for(lambda: open_tls_calls(ew.proc.pid) == idle, 10, "the call taken out at exit")
+
+
+def test_call_left_without_return_is_closed_by_the_next(netns, procs, llm_server, egresswatch,
+                                                        tmp_path):
+    """A client longjmps out of an SSL_read (from a BIO callback), so its
+    return is never seen; the thread's next call, at the same stack depth or
+    above, closes it: the syscall hook goes back to returning at once while
+    the thread lives on, and the requests after it are counted."""
+    srv = llm_server()
+    ew = egresswatch("-d", "0.5")
+    idle = open_tls_calls(ew.proc.pid)
+    exe = tmp_path / "abandoned_read"
+    subprocess.run(["cc", "-O2", "-o", str(exe), str(PEERS / "abandoned_read.c"), "-lssl",
+                    "-lcrypto"], check=True)
+    rounds = 3
+    p = procs.start("ip", "netns", "exec", netns.client, str(exe), SERVER_V4, str(rounds),
+                    "sk-abandoned", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert p.stdout.readline().strip() == b"done"
+    # the server's reads return as the connections close
+    wait_for(lambda: open_tls_calls(ew.proc.pid) == idle, 10, "no call left open")
+    p.stdin.close()
+    assert p.wait(timeout=10) == 0
+    row = ew.settled(p.pid)["api.openai.com"]
+    # the abandoned read's request was sent too (its response never read)
+    assert row["requests_total"] == rounds + 1
+    assert len(srv.records()) >= rounds
 
 
 def test_alert_file_unwritable_then_writable(netns, procs, llm_server, dns_server, pki, tmp_path):
