@@ -63,6 +63,9 @@ PAIRS = [
 # iperf3's longest run, a day: load that lasts as long as the step (it refuses more)
 IPERF_FOREVER = "86400"
 SKB_PAIRS = [pair for pair in PAIRS if pair[0] in ("ew_egress", "ew_ingress")]
+# The floor of a packet counter at the same hook (empty_loader --floor): the
+# socket-local storage lookup every packet needs, and nothing else.
+FLOORS = {"ew_egress": "bx_look_egress", "ew_ingress": "bx_look_ingress"}
 
 
 def log(*a):
@@ -241,12 +244,14 @@ def bpf_stats(on):
         run("sysctl", "-qw", f"kernel.bpf_stats_enabled={old}")
 
 
-def run_stats(by_name, name):
-    """(ns, runs) of a program in a window, by its name or the kernel's 15
-    characters of it; (0, 0) for none (a program without an empty twin)."""
+def ns_per_run(by_name, name):
+    """(ns per run or None, runs) of a program in a window, by its name or the
+    kernel's 15 characters of it; (None, 0) for none (a program without an
+    empty twin or floor)."""
     if not name:
-        return 0, 0
-    return by_name.get(name) or by_name.get(name[:15], (0, 0))
+        return None, 0
+    t, c = by_name.get(name) or by_name.get(name[:15], (0, 0))
+    return (t / c if c else None), c
 
 
 def prog_stats():
@@ -365,19 +370,20 @@ class Bench:
     # ---- 1. kernel: ns per program run, next to an empty twin ----
 
     def program_costs(self, what, pairs, windows, window_s):
-        """ns per run of egresswatch's programs and of their empty twins over the
-        running load: half the windows with the empty loader attached first
-        (it runs first at a cgroup hook), half with egresswatch first."""
+        """ns per run of egresswatch's programs, of their empty twins and of the
+        packet programs' floor over the running load: half the windows with the
+        empty loader attached first (it runs first at a cgroup hook), half with
+        egresswatch first."""
         rows = {}
         with bpf_stats(True):
             for half in range(2):
                 # the empty uprobes where egresswatch puts its own
                 if half == 0:
-                    empty = EmptyLoader(self.procs, "--inner")
+                    empty = EmptyLoader(self.procs, "--inner", "--floor")
                     ew = Egresswatch(self.procs)
                 else:
                     ew = Egresswatch(self.procs)
-                    empty = EmptyLoader(self.procs, "--inner")
+                    empty = EmptyLoader(self.procs, "--inner", "--floor")
                 ew_ids, empty_ids = prog_ids_of(ew.pid), prog_ids_of(empty.pid)
                 time.sleep(1.0)
                 self.quiet(what)
@@ -394,24 +400,31 @@ class Bench:
                                 by_name[name] = (t1 - t0, c1 - c0)
                     for ew_name, bx_name, socket_path in pairs:
                         r = rows.setdefault(ew_name, {"empty": bx_name, "socket_path": socket_path,
+                                                      "floor": FLOORS.get(ew_name),
                                                       "ew_ns": [], "empty_ns": [], "ratio": [],
+                                                      "floor_ns": [], "floor_ratio": [],
+                                                      "ratio_vs_floor": [],
                                                       "ew_runs": 0, "empty_runs": 0})
-                        et, ec = run_stats(by_name, ew_name)
-                        bt, bc = run_stats(by_name, bx_name)
+                        e, ec = ns_per_run(by_name, ew_name)
+                        b, bc = ns_per_run(by_name, bx_name)
+                        fl, _ = ns_per_run(by_name, r["floor"])
                         r["ew_runs"] += ec
                         r["empty_runs"] += bc
-                        e = et / ec if ec else None
-                        b = bt / bc if bc else None
                         r["ew_ns"].append(e)
                         r["empty_ns"].append(b)
                         r["ratio"].append(e / b if e and b else None)
+                        r["floor_ns"].append(fl)
+                        r["floor_ratio"].append(fl / b if fl and b else None)
+                        r["ratio_vs_floor"].append(e / fl if e and fl else None)
                     before = after
                 ew.stop()
                 empty.stop()
-        return {name: {"empty": r["empty"], "socket_path": r["socket_path"],
+        return {name: {"empty": r["empty"], "socket_path": r["socket_path"], "floor": r["floor"],
                        "ew_runs": r["ew_runs"], "empty_runs": r["empty_runs"],
                        "ew_ns": stats(r["ew_ns"]), "empty_ns": stats(r["empty_ns"]),
-                       "ratio": stats(r["ratio"])}
+                       "ratio": stats(r["ratio"]), "floor_ns": stats(r["floor_ns"]),
+                       "floor_ratio": stats(r["floor_ratio"]),
+                       "ratio_vs_floor": stats(r["ratio_vs_floor"])}
                 for name, r in rows.items()}
 
     def kernel(self):
@@ -979,6 +992,14 @@ def table(r):
                                     f(e["median"], "{:.0f} ns"),
                                     f"{f(q['median'])} [{f(q['min'])}]", target,
                                     verdict(ok) if p["socket_path"] else ""))
+                if p.get("floor") and p["floor_ns"]["n"]:
+                    fl, fq, vq = p["floor_ns"], p["floor_ratio"], p["ratio_vs_floor"]
+                    L.append(row.format("     floor: storage lookup alone", f(b["median"], "{:.0f} ns"),
+                                        f(fl["median"], "{:.0f} ns"),
+                                        f"{f(fq['median'])} [{f(fq['min'])}]", "", ""))
+                    L.append(row.format("     floor | egresswatch", f(fl["median"], "{:.0f} ns"),
+                                        f(e["median"], "{:.0f} ns"),
+                                        f"{f(vq['median'])} [{f(vq['min'])}]", "", ""))
     t = r.get("throughput")
     if t:
         L.append("2. iperf3 over veth, Gbit/s")

@@ -3,10 +3,11 @@
  * cgroup hooks on the cgroup v2 root (found in /proc/self/mounts), the raw
  * tracepoints, and uprobes/uretprobes on OpenSSL by symbol, or with --inner
  * where egresswatch puts them (the internal read and write functions, see
- * user/openssl_inner.h). Prints "ready" once attached and holds everything
- * until SIGINT or SIGTERM.
+ * user/openssl_inner.h). With --floor, also the floor of a packet counter
+ * (a storage lookup per packet, see empty.bpf.c). Prints "ready" once
+ * attached and holds everything until SIGINT or SIGTERM.
  *
- *   empty_loader [--no-cgroup] [--no-uprobes] [--inner] [--libssl PATH]
+ *   empty_loader [--no-cgroup] [--no-uprobes] [--inner] [--floor] [--libssl PATH]
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -71,13 +72,28 @@ static int find_inner(const char *path, struct openssl_inner *inner)
 	return 0;
 }
 
+static int attach_to_cgroup(struct bpf_program **progs, size_t n, int cg, struct bpf_link **links,
+			    int *nlinks)
+{
+	for (size_t i = 0; i < n; i++) {
+		links[*nlinks] = bpf_program__attach_cgroup(progs[i], cg);
+		if (!links[*nlinks]) {
+			fprintf(stderr, "empty_loader: attach %s: %s\n", bpf_program__name(progs[i]),
+				strerror(errno));
+			return -1;
+		}
+		(*nlinks)++;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *libssl = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
-	bool cgroup = true, uprobes = true, at_inner = false;
+	bool cgroup = true, uprobes = true, at_inner = false, floor = false;
 	struct openssl_inner inner = { 0 };
 	struct empty_bpf *s = NULL;
-	struct bpf_link *links[24] = {};
+	struct bpf_link *links[32] = {};
 	int nlinks = 0, cg = -1, err = 1;
 	char root[4096];
 
@@ -88,10 +104,13 @@ int main(int argc, char **argv)
 			uprobes = false;
 		else if (!strcmp(argv[i], "--inner"))
 			at_inner = true;
+		else if (!strcmp(argv[i], "--floor"))
+			floor = true;
 		else if (!strcmp(argv[i], "--libssl") && i + 1 < argc)
 			libssl = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--no-cgroup] [--no-uprobes] [--inner] [--libssl PATH]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--no-cgroup] [--no-uprobes] [--inner] [--floor] [--libssl PATH]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -112,6 +131,10 @@ int main(int argc, char **argv)
 		s->progs.bx_connect4, s->progs.bx_connect6, s->progs.bx_sendmsg4,
 		s->progs.bx_sendmsg6, s->progs.bx_egress,   s->progs.bx_ingress,
 		s->progs.bx_sock_release,
+	};
+	struct bpf_program *floor_progs[] = {
+		s->progs.bx_own_connect4, s->progs.bx_own_connect6, s->progs.bx_own_sendmsg4,
+		s->progs.bx_own_sendmsg6, s->progs.bx_look_egress,  s->progs.bx_look_ingress,
 	};
 	struct bpf_program *tp_progs[] = { s->progs.bx_tcp_state, s->progs.bx_exec,
 					   s->progs.bx_syscall };
@@ -136,6 +159,8 @@ int main(int argc, char **argv)
 	};
 	for (size_t i = 0; i < sizeof(cg_progs) / sizeof(cg_progs[0]); i++)
 		bpf_program__set_autoload(cg_progs[i], cgroup);
+	for (size_t i = 0; i < sizeof(floor_progs) / sizeof(floor_progs[0]); i++)
+		bpf_program__set_autoload(floor_progs[i], cgroup && floor);
 	for (size_t i = 0; i < sizeof(tp_progs) / sizeof(tp_progs[0]); i++)
 		bpf_program__set_autoload(tp_progs[i], cgroup);
 	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
@@ -154,15 +179,10 @@ int main(int argc, char **argv)
 			perror(root);
 			goto cleanup;
 		}
-		for (size_t i = 0; i < sizeof(cg_progs) / sizeof(cg_progs[0]); i++) {
-			links[nlinks] = bpf_program__attach_cgroup(cg_progs[i], cg);
-			if (!links[nlinks]) {
-				fprintf(stderr, "empty_loader: attach %s: %s\n",
-					bpf_program__name(cg_progs[i]), strerror(errno));
-				goto cleanup;
-			}
-			nlinks++;
-		}
+		if (attach_to_cgroup(cg_progs, sizeof(cg_progs) / sizeof(cg_progs[0]), cg, links, &nlinks) ||
+		    (floor && attach_to_cgroup(floor_progs, sizeof(floor_progs) / sizeof(floor_progs[0]), cg,
+					       links, &nlinks)))
+			goto cleanup;
 		for (size_t i = 0; i < sizeof(tp_progs) / sizeof(tp_progs[0]); i++) {
 			links[nlinks] = bpf_program__attach(tp_progs[i]);
 			if (!links[nlinks]) {
