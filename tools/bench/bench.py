@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -369,63 +370,81 @@ class Bench:
 
     # ---- 1. kernel: ns per program run, next to an empty twin ----
 
+    def window_costs(self, what, starters, windows, window_s):
+        """Starts a loader with each of starters, in order (at a cgroup hook the
+        first started runs first), and measures `windows` windows of the
+        running load: per window, {program name: (ns, runs)} of their programs."""
+        loaders = []
+        try:
+            for start in starters:
+                loaders.append(start())
+            ids = set().union(*(prog_ids_of(loader.pid) for loader in loaders))
+            time.sleep(1.0)
+            self.quiet(what)
+            before, measured = prog_stats(), []
+            for _ in range(windows):
+                time.sleep(window_s)
+                after = prog_stats()
+                by_name = {}
+                for i in ids:
+                    if i in after and i in before:
+                        name, t1, c1 = after[i]
+                        _, t0, c0 = before[i]
+                        by_name[name] = (t1 - t0, c1 - c0)
+                measured.append(by_name)
+                before = after
+            return measured
+        finally:
+            for loader in loaders:
+                loader.stop()
+
     def program_costs(self, what, pairs, windows, window_s):
-        """ns per run of egresswatch's programs, of their empty twins and of the
-        packet programs' floor over the running load: half the windows with the
-        empty loader attached first (it runs first at a cgroup hook), half with
-        egresswatch first."""
-        rows = {}
+        """ns per run of egresswatch's programs and of their empty twins over the
+        running load: half the windows with the empty loader attached first,
+        half with egresswatch first. The packet programs' floor is measured in
+        windows of its own, next to the empty programs: run beside
+        egresswatch's, whichever of the two ran first would warm the socket's
+        storage lines for the other."""
+        empty = partial(EmptyLoader, self.procs, "--inner")
+        floor = partial(EmptyLoader, self.procs, "--floor")
+        ew = partial(Egresswatch, self.procs)
+        floors = {name: FLOORS[name] for name, _, _ in pairs if name in FLOORS}
+        rows = {ew_name: {"empty": bx_name, "socket_path": socket_path,
+                          "floor": floors.get(ew_name), "ew_ns": [], "empty_ns": [], "ratio": [],
+                          "floor_ns": [], "floor_ratio": [], "ew_runs": 0, "empty_runs": 0}
+                for ew_name, bx_name, socket_path in pairs}
         with bpf_stats(True):
-            for half in range(2):
-                # the empty uprobes where egresswatch puts its own
-                if half == 0:
-                    empty = EmptyLoader(self.procs, "--inner", "--floor")
-                    ew = Egresswatch(self.procs)
-                else:
-                    ew = Egresswatch(self.procs)
-                    empty = EmptyLoader(self.procs, "--inner", "--floor")
-                ew_ids, empty_ids = prog_ids_of(ew.pid), prog_ids_of(empty.pid)
-                time.sleep(1.0)
-                self.quiet(what)
-                before = prog_stats()
-                for _ in range(windows // 2):
-                    time.sleep(window_s)
-                    after = prog_stats()
-                    by_name = {}
-                    for pid_ids in (ew_ids, empty_ids):
-                        for i in pid_ids:
-                            if i in after and i in before:
-                                name, t1, c1 = after[i]
-                                _, t0, c0 = before[i]
-                                by_name[name] = (t1 - t0, c1 - c0)
-                    for ew_name, bx_name, socket_path in pairs:
-                        r = rows.setdefault(ew_name, {"empty": bx_name, "socket_path": socket_path,
-                                                      "floor": FLOORS.get(ew_name),
-                                                      "ew_ns": [], "empty_ns": [], "ratio": [],
-                                                      "floor_ns": [], "floor_ratio": [],
-                                                      "ratio_vs_floor": [],
-                                                      "ew_runs": 0, "empty_runs": 0})
+            for order in ((empty, ew), (ew, empty)):
+                for by_name in self.window_costs(what, order, windows // 2, window_s):
+                    for ew_name, bx_name, _ in pairs:
+                        r = rows[ew_name]
                         e, ec = ns_per_run(by_name, ew_name)
                         b, bc = ns_per_run(by_name, bx_name)
-                        fl, _ = ns_per_run(by_name, r["floor"])
                         r["ew_runs"] += ec
                         r["empty_runs"] += bc
                         r["ew_ns"].append(e)
                         r["empty_ns"].append(b)
                         r["ratio"].append(e / b if e and b else None)
-                        r["floor_ns"].append(fl)
-                        r["floor_ratio"].append(fl / b if fl and b else None)
-                        r["ratio_vs_floor"].append(e / fl if e and fl else None)
-                    before = after
-                ew.stop()
-                empty.stop()
-        return {name: {"empty": r["empty"], "socket_path": r["socket_path"], "floor": r["floor"],
-                       "ew_runs": r["ew_runs"], "empty_runs": r["empty_runs"],
-                       "ew_ns": stats(r["ew_ns"]), "empty_ns": stats(r["empty_ns"]),
-                       "ratio": stats(r["ratio"]), "floor_ns": stats(r["floor_ns"]),
-                       "floor_ratio": stats(r["floor_ratio"]),
-                       "ratio_vs_floor": stats(r["ratio_vs_floor"])}
-                for name, r in rows.items()}
+            if floors:
+                for order in ((empty, floor), (floor, empty)):
+                    for by_name in self.window_costs(what + ", floor", order, windows // 2, window_s):
+                        for ew_name, floor_name in floors.items():
+                            r = rows[ew_name]
+                            fl, _ = ns_per_run(by_name, floor_name)
+                            b, _ = ns_per_run(by_name, r["empty"])
+                            r["floor_ns"].append(fl)
+                            r["floor_ratio"].append(fl / b if fl and b else None)
+        out = {}
+        for name, r in rows.items():
+            ratio, floor_ratio = stats(r["ratio"]), stats(r["floor_ratio"])
+            out[name] = {"empty": r["empty"], "socket_path": r["socket_path"], "floor": r["floor"],
+                         "ew_runs": r["ew_runs"], "empty_runs": r["empty_runs"],
+                         "ew_ns": stats(r["ew_ns"]), "empty_ns": stats(r["empty_ns"]),
+                         "ratio": ratio, "floor_ns": stats(r["floor_ns"]), "floor_ratio": floor_ratio,
+                         # each over its own empty twin, in its own windows
+                         "ratio_vs_floor": (ratio["median"] / floor_ratio["median"]
+                                            if ratio["median"] and floor_ratio["median"] else None)}
+        return out
 
     def kernel(self):
         q = self.q
@@ -993,13 +1012,11 @@ def table(r):
                                     f"{f(q['median'])} [{f(q['min'])}]", target,
                                     verdict(ok) if p["socket_path"] else ""))
                 if p.get("floor") and p["floor_ns"]["n"]:
-                    fl, fq, vq = p["floor_ns"], p["floor_ratio"], p["ratio_vs_floor"]
-                    L.append(row.format("     floor: storage lookup alone", f(b["median"], "{:.0f} ns"),
-                                        f(fl["median"], "{:.0f} ns"),
+                    fq = p["floor_ratio"]
+                    L.append(row.format("     floor: storage lookup alone", "", f(p["floor_ns"]["median"], "{:.0f} ns"),
                                         f"{f(fq['median'])} [{f(fq['min'])}]", "", ""))
-                    L.append(row.format("     floor | egresswatch", f(fl["median"], "{:.0f} ns"),
-                                        f(e["median"], "{:.0f} ns"),
-                                        f"{f(vq['median'])} [{f(vq['min'])}]", "", ""))
+                    L.append(row.format("     egresswatch over floor (ratio/ratio)", "", "",
+                                        f(p["ratio_vs_floor"]), "", ""))
     t = r.get("throughput")
     if t:
         L.append("2. iperf3 over veth, Gbit/s")

@@ -3,9 +3,9 @@
  * cgroup hooks on the cgroup v2 root (found in /proc/self/mounts), the raw
  * tracepoints, and uprobes/uretprobes on OpenSSL by symbol, or with --inner
  * where egresswatch puts them (the internal read and write functions, see
- * user/openssl_inner.h). With --floor, also the floor of a packet counter
- * (a storage lookup per packet, see empty.bpf.c). Prints "ready" once
- * attached and holds everything until SIGINT or SIGTERM.
+ * user/openssl_inner.h). With --floor, instead, only the floor of a packet
+ * counter (a storage lookup per packet, see empty.bpf.c) at the cgroup hooks.
+ * Prints "ready" once attached and holds everything until SIGINT or SIGTERM.
  *
  *   empty_loader [--no-cgroup] [--no-uprobes] [--inner] [--floor] [--libssl PATH]
  */
@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include "empty.skel.h"
 #include "openssl_inner.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static volatile sig_atomic_t stop;
 
@@ -105,7 +107,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--inner"))
 			at_inner = true;
 		else if (!strcmp(argv[i], "--floor"))
-			floor = true;
+			floor = true, uprobes = false;
 		else if (!strcmp(argv[i], "--libssl") && i + 1 < argc)
 			libssl = argv[++i];
 		else {
@@ -157,13 +159,19 @@ int main(int argc, char **argv)
 		{ s->progs.bx_ssl_read_ex_r, "SSL_read_ex", true, inner.read, true },
 		{ s->progs.bx_ssl_free, "SSL_free", false, 0, true },
 	};
-	for (size_t i = 0; i < sizeof(cg_progs) / sizeof(cg_progs[0]); i++)
-		bpf_program__set_autoload(cg_progs[i], cgroup);
-	for (size_t i = 0; i < sizeof(floor_progs) / sizeof(floor_progs[0]); i++)
-		bpf_program__set_autoload(floor_progs[i], cgroup && floor);
-	for (size_t i = 0; i < sizeof(tp_progs) / sizeof(tp_progs[0]); i++)
-		bpf_program__set_autoload(tp_progs[i], cgroup);
-	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
+	/* the floor stands alone at the cgroup hooks */
+	struct bpf_program **cg_set = floor ? floor_progs : cg_progs;
+	size_t n_cg = cgroup ? (floor ? ARRAY_SIZE(floor_progs) : ARRAY_SIZE(cg_progs)) : 0;
+	size_t n_tp = cgroup && !floor ? ARRAY_SIZE(tp_progs) : 0;
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, s->obj)
+		bpf_program__set_autoload(prog, false);
+	for (size_t i = 0; i < n_cg; i++)
+		bpf_program__set_autoload(cg_set[i], true);
+	for (size_t i = 0; i < n_tp; i++)
+		bpf_program__set_autoload(tp_progs[i], true);
+	for (size_t i = 0; i < ARRAY_SIZE(up); i++)
 		bpf_program__set_autoload(up[i].prog, uprobes && up[i].attached);
 	if (empty_bpf__load(s)) {
 		perror("empty_loader: load");
@@ -179,11 +187,9 @@ int main(int argc, char **argv)
 			perror(root);
 			goto cleanup;
 		}
-		if (attach_to_cgroup(cg_progs, sizeof(cg_progs) / sizeof(cg_progs[0]), cg, links, &nlinks) ||
-		    (floor && attach_to_cgroup(floor_progs, sizeof(floor_progs) / sizeof(floor_progs[0]), cg,
-					       links, &nlinks)))
+		if (attach_to_cgroup(cg_set, n_cg, cg, links, &nlinks))
 			goto cleanup;
-		for (size_t i = 0; i < sizeof(tp_progs) / sizeof(tp_progs[0]); i++) {
+		for (size_t i = 0; i < n_tp; i++) {
 			links[nlinks] = bpf_program__attach(tp_progs[i]);
 			if (!links[nlinks]) {
 				fprintf(stderr, "empty_loader: attach %s: %s\n",
@@ -194,7 +200,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (uprobes) {
-		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(up); i++) {
 			LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = up[i].offset ? NULL : up[i].sym,
 				    .retprobe = up[i].ret);
 
