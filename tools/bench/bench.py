@@ -485,23 +485,28 @@ class Bench:
             for p in load:
                 self.procs.stop(p, signal.SIGKILL)
         self.results["kernel"] = {"windows": windows, "window_s": window_s, "programs": programs,
-                                  "target_ratio": 1.5, "tcp_only": self.kernel_tcp(windows, window_s)}
+                                  "target_ratio": 1.5,
+                                  "tcp_only": self.kernel_streams(False, windows, window_s),
+                                  "udp_only": self.kernel_streams(True, windows, window_s)}
 
-    def kernel_tcp(self, windows, window_s):
-        """The packet hooks on the traffic of LLM APIs alone: long TCP streams
-        (iperf3 up and down at once), without the mix's UDP, which is counted
-        per packet."""
+    def kernel_streams(self, udp, windows, window_s):
+        """The packet hooks on long streams alone, up and down at once (iperf3
+        -R for down): TCP, the traffic of LLM APIs, whose bytes come from the
+        socket's counters; or UDP, counted per datagram."""
+        what = "kernel, UDP only" if udp else "kernel, TCP only"
+        ports = ("5305", "5306") if udp else ("5303", "5304")
         load = [self.procs.start(*self.ns.exec(self.ns.server), "iperf3", "-s", "-p", port)
-                for port in ("5303", "5304")]
+                for port in ports]
         try:
             time.sleep(0.5)
-            for port, way in (("5303", ()), ("5304", ("-R",))):
+            for port, way in zip(ports, ((), ("-R",))):
                 load.append(self.procs.start(*self.ns.exec(self.ns.client), "iperf3", "-c", SERVER_V4,
-                                             "-p", port, "-b", "1G", "-t", IPERF_FOREVER, *way))
+                                             "-p", port, *(("-u", "-b", "300M") if udp else ("-b", "1G")),
+                                             "-t", IPERF_FOREVER, *way))
             time.sleep(1.0)
-            self.procs.check_running(load, "kernel, TCP only")
-            costs = self.program_costs("kernel, TCP only", SKB_PAIRS, windows, window_s)
-            self.procs.check_running(load, "kernel, TCP only")
+            self.procs.check_running(load, what)
+            costs = self.program_costs(what, SKB_PAIRS, windows, window_s)
+            self.procs.check_running(load, what)
             return costs
         finally:
             for p in load:
@@ -996,9 +1001,11 @@ def table(r):
     if k:
         L.append("1. kernel ns/run (vs empty program at the same hook, bpf_stats)")
         L.append("   the mix: TCP, UDP, short connections, execs, TLS calls")
-        for part in ("programs", "tcp_only"):
-            if part == "tcp_only" and k.get(part):
-                L.append("   TCP streams only (iperf3 up and down), the traffic of LLM APIs")
+        for part, title in (("programs", None),
+                            ("tcp_only", "TCP streams only (iperf3 up and down), the traffic of LLM APIs"),
+                            ("udp_only", "UDP streams only (iperf3 -u up and down), counted per datagram")):
+            if title and k.get(part):
+                L.append("   " + title)
             for name, p in (k.get(part) or {}).items():
                 if not p["ew_runs"] and not p["empty_runs"]:
                     continue  # not attached here (the exported OpenSSL functions)
