@@ -74,6 +74,13 @@ $(BUILD)/tests/openssl_shape_%.so: tests/fixtures/openssl_shapes.S | $(BUILD)
 	$(CC) -shared -nostdlib -DSHAPE=$* -Wl,--build-id=none -Wl,--section-start=.text=0x200000 $< -o $@
 $(BUILD)/tests/test_openssl_inner: $(OPENSSL_SHAPES)
 
+# For test_elf_code: the first shape without .gnu.hash (the lookup then reads
+# every symbol), and a real library with thousands of exports.
+$(BUILD)/tests/openssl_shape_sysv.so: tests/fixtures/openssl_shapes.S | $(BUILD)
+	$(CC) -shared -nostdlib -DSHAPE=1 -Wl,--build-id=none -Wl,--hash-style=sysv $< -o $@
+$(BUILD)/tests/test_elf_code: $(BUILD)/tests/openssl_shape_1.so $(BUILD)/tests/openssl_shape_sysv.so
+$(BUILD)/tests/test_elf_code: CFLAGS += -DMANY_EXPORTS='"$(shell $(CC) -print-file-name=libcrypto.so.3)"'
+
 unit-test: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 

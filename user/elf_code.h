@@ -12,6 +12,11 @@
 /* Whether the dynamic symbol table defines name; its symbol in *sym. */
 bool elf_export(Elf *elf, const char *name, GElf_Sym *sym);
 
+/* The file offset of the code of the function name exports, where a uprobe
+ * on it goes; 0 where no such function is exported or its address lies in
+ * no section of code. */
+uint64_t elf_export_offset(Elf *elf, const char *name);
+
 /* The bytes of .text from address vaddr on: at most *len, fewer (*len
  * lowered) where the section ends; their offset in the file in *file_offset.
  * NULL when vaddr is outside .text. */

@@ -249,34 +249,34 @@ static struct bpf_link *attach_one(struct tls_probes *p, const char *path, const
 				   uint64_t offset)
 {
 	struct bpf_program *prog = *(struct bpf_program **)((char *)p->skel + fn->prog_offset);
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = offset ? NULL : fn->symbol,
-		    .retprobe = fn->retprobe);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = fn->retprobe);
 
 	return bpf_program__attach_uprobe_opts(prog, -1, path, offset, &opts);
 }
 
 /* Every probe of fns, the internal OpenSSL functions standing in for a
- * direction's exported ones where inner has them; all or none. */
+ * direction's exported ones where inner has them; all or none. Each at its
+ * file offset, found here in the file already open: libbpf, given a name,
+ * would read the whole symbol table again for every probe, which on node
+ * (75,000 symbols) took 100 ms, while the program was starting and could
+ * already be sending its first request. */
 static bool attach_all(struct tls_probes *p, struct file_entry *f, const struct opened_library *lib,
 		       const struct probe_fn *fns, const struct openssl_inner *inner)
 {
 	for (const struct probe_fn *fn = fns; fn->symbol; fn++) {
-		uint64_t offset = fn->dir == DIR_READ ? inner->read : fn->dir == DIR_WRITE ? inner->write : 0;
+		uint64_t in = fn->dir == DIR_READ ? inner->read : fn->dir == DIR_WRITE ? inner->write : 0;
+		uint64_t offset = in ? in : elf_export_offset(lib->elf, fn->symbol);
 		struct bpf_link *link;
-		GElf_Sym sym;
 
 		/* the internal function is probed once, under the _ex form, whose
 		 * arguments it takes */
-		if (offset && !fn->ex)
+		if (in && !fn->ex)
 			continue;
-		/* an optional function absent from this version is no failure, and
-		 * not worth libbpf's warning */
-		if (!offset && !fn->required && !elf_export(lib->elf, fn->symbol, &sym))
-			continue;
-		link = attach_one(p, lib->path, fn, offset);
+		/* an optional function absent from this version is no failure */
+		link = offset ? attach_one(p, lib->path, fn, offset) : NULL;
 		if (link) {
 			f->links[f->nlinks++] = link;
-		} else if (fn->required || offset) {
+		} else if (fn->required || in) {
 			for (int i = 0; i < f->nlinks; i++)
 				bpf_link__destroy(f->links[i]);
 			f->nlinks = 0;
@@ -304,7 +304,8 @@ static void attach(struct tls_probes *p, struct file_entry *f, const char *path,
 	if (fns == openssl_fns)
 		openssl_inner_find(lib.elf, &inner);
 	done = attach_all(p, f, &lib, fns, &inner);
-	/* a kernel that refuses a probe at an offset still takes the symbols */
+	/* a kernel that refuses a probe inside a function still takes the
+	 * exported functions' entries */
 	if (!done && (inner.read || inner.write))
 		done = attach_all(p, f, &lib, fns, &exported);
 	if (done)
