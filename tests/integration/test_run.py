@@ -177,7 +177,9 @@ def test_harvester_alerts_then_resolves_and_normal_use_does_not(netns, procs, ll
     assert a["fields"]["requests"] >= 40 and a["severity"] in ("warning", "critical")
     assert str(harvester.pid) in a["output"] and "\n" not in a["output"]
     assert not [a for a in lines if a["fields"].get("pid") == interactive.pid]
-    assert metric(d.prom(), "egresswatch_alert_active", rule="llm_request_rate") == 1
+    # the textfile is written after the alerts, in the same refresh
+    wait_for(lambda: metric(d.prom(), "egresswatch_alert_active", rule="llm_request_rate") == 1, 3,
+             "the firing alert in the textfile")
     # after the traffic stops, every firing alert resolves
     def resolved():
         firing = {}
