@@ -108,6 +108,13 @@ bool elf_export(Elf *elf, const char *name, GElf_Sym *sym)
 	return false;
 }
 
+/* Whether sh is a section of code whose addresses hold vaddr. */
+static bool code_holds(const GElf_Shdr *sh, uint64_t vaddr)
+{
+	return sh->sh_type == SHT_PROGBITS && (sh->sh_flags & SHF_EXECINSTR) && vaddr >= sh->sh_addr &&
+	       vaddr - sh->sh_addr < sh->sh_size;
+}
+
 uint64_t elf_export_offset(Elf *elf, const char *name)
 {
 	Elf_Scn *scn;
@@ -115,8 +122,7 @@ uint64_t elf_export_offset(Elf *elf, const char *name)
 	GElf_Sym sym;
 
 	if (!elf_export(elf, name, &sym) || !(scn = elf_getscn(elf, sym.st_shndx)) || !gelf_getshdr(scn, &sh) ||
-	    sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) || sym.st_value < sh.sh_addr ||
-	    sym.st_value - sh.sh_addr >= sh.sh_size || sh.sh_offset > UINT64_MAX - (sym.st_value - sh.sh_addr))
+	    !code_holds(&sh, sym.st_value) || sh.sh_offset > UINT64_MAX - (sym.st_value - sh.sh_addr))
 		return 0;
 	return sh.sh_offset + (sym.st_value - sh.sh_addr);
 }
@@ -134,8 +140,7 @@ const uint8_t *elf_text_at(Elf *elf, uint64_t vaddr, size_t *len, uint64_t *file
 		uint64_t at;
 		GElf_Shdr sh;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
-		    !(sh.sh_flags & SHF_EXECINSTR) || vaddr < sh.sh_addr || vaddr - sh.sh_addr >= sh.sh_size)
+		if (!gelf_getshdr(scn, &sh) || !code_holds(&sh, vaddr))
 			continue;
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (!name || strcmp(name, ".text"))

@@ -7,51 +7,14 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "elf_code.h"
-
-static const char *test_dir;
+#include "elf_fixtures.h"
 
 /* The fixture's exports (tests/fixtures/openssl_shapes.S, SHAPE 1). */
 static const char *const shape_exports[] = { "SSL_read", "SSL_read_ex", "SSL_write", "SSL_write_ex",
 					     "inner_read", "inner_write", NULL };
-
-struct opened {
-	int fd;
-	Elf *elf;
-};
-
-static struct opened open_elf(const char *path)
-{
-	struct opened o;
-
-	o.fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (o.fd < 0)
-		fail_msg("cannot open %s", path);
-	o.elf = elf_begin(o.fd, ELF_C_READ, NULL);
-	assert_non_null(o.elf);
-	return o;
-}
-
-static struct opened open_fixture(const char *name)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", test_dir, name);
-	return open_elf(path);
-}
-
-static void close_elf(struct opened o)
-{
-	elf_end(o.elf);
-	close(o.fd);
-}
 
 static Elf_Scn *section_of_type(Elf *elf, Elf64_Word type, GElf_Shdr *sh)
 {
@@ -65,7 +28,7 @@ static Elf_Scn *section_of_type(Elf *elf, Elf64_Word type, GElf_Shdr *sh)
 
 static void every_export_of_a_real_library_through_the_hash(void **state)
 {
-	struct opened lib = open_elf(MANY_EXPORTS);
+	struct opened_elf lib = open_elf(MANY_EXPORTS);
 	size_t defined = 0, absent = 0;
 	Elf_Data *data;
 	GElf_Shdr sh;
@@ -115,8 +78,8 @@ static void assert_shape_exports(Elf *elf)
 
 static void without_gnu_hash_every_symbol_is_read(void **state)
 {
-	struct opened gnu = open_fixture("openssl_shape_1.so");
-	struct opened sysv = open_fixture("openssl_shape_sysv.so");
+	struct opened_elf gnu = open_fixture("openssl_shape_1.so");
+	struct opened_elf sysv = open_fixture("openssl_shape_sysv.so");
 	GElf_Shdr sh;
 
 	assert_non_null(section_of_type(gnu.elf, SHT_GNU_HASH, &sh));
@@ -131,17 +94,14 @@ static void without_gnu_hash_every_symbol_is_read(void **state)
  * set to value. */
 static char *with_hash_word(size_t index, uint32_t value, size_t *size)
 {
-	struct opened o = open_fixture("openssl_shape_1.so");
-	off_t end = lseek(o.fd, 0, SEEK_END);
-	char *bytes = malloc((size_t)end);
+	char *bytes = fixture_bytes("openssl_shape_1.so", size);
+	Elf *elf = elf_memory(bytes, *size);
 	GElf_Shdr sh;
 
-	assert_non_null(bytes);
-	assert_int_equal(pread(o.fd, bytes, (size_t)end, 0), end);
-	assert_non_null(section_of_type(o.elf, SHT_GNU_HASH, &sh));
+	assert_non_null(elf);
+	assert_non_null(section_of_type(elf, SHT_GNU_HASH, &sh));
+	elf_end(elf);
 	memcpy(bytes + sh.sh_offset + index * sizeof(value), &value, sizeof(value));
-	close_elf(o);
-	*size = (size_t)end;
 	return bytes;
 }
 
@@ -167,7 +127,7 @@ static void broken_gnu_hash_falls_back_to_every_symbol(void **state)
 
 static void export_offsets_are_file_offsets_of_code(void **state)
 {
-	struct opened o = open_fixture("openssl_shape_1.so");
+	struct opened_elf o = open_fixture("openssl_shape_1.so");
 	GElf_Shdr text;
 	GElf_Sym sym;
 	Elf_Scn *scn = NULL;
@@ -191,7 +151,6 @@ static void export_offsets_are_file_offsets_of_code(void **state)
 
 int main(int argc, char **argv)
 {
-	static char self[PATH_MAX];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_export_of_a_real_library_through_the_hash),
 		cmocka_unit_test(without_gnu_hash_every_symbol_is_read),
@@ -199,10 +158,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(export_offsets_are_file_offsets_of_code),
 	};
 
-	/* the fixtures are built beside this test */
-	snprintf(self, sizeof(self), "%s", argv[0]);
-	test_dir = dirname(self);
-	if (elf_version(EV_CURRENT) == EV_NONE)
+	if (fixtures_init(argv[0]))
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

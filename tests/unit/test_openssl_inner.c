@@ -7,14 +7,11 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "elf_code.h"
+#include "elf_fixtures.h"
 #include "openssl_inner.h"
 
 #define AT 0x35000ULL
@@ -144,24 +141,17 @@ static uint64_t offset_of(Elf *elf, const char *name)
 	return 0;
 }
 
-static const char *test_dir;
-
 static void find_in_shape(int shape, struct openssl_inner *found, uint64_t *read, uint64_t *write)
 {
-	char path[PATH_MAX];
-	int fd;
-	Elf *elf;
+	char name[32];
+	struct opened_elf o;
 
-	snprintf(path, sizeof(path), "%s/openssl_shape_%d.so", test_dir, shape);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	assert_non_null(elf);
-	openssl_inner_find(elf, found);
-	*read = offset_of(elf, "inner_read");
-	*write = offset_of(elf, "inner_write");
-	elf_end(elf);
-	close(fd);
+	snprintf(name, sizeof(name), "openssl_shape_%d.so", shape);
+	o = open_fixture(name);
+	openssl_inner_find(o.elf, found);
+	*read = offset_of(o.elf, "inner_read");
+	*write = offset_of(o.elf, "inner_write");
+	close_elf(o);
 }
 
 static void debian_shape_both_directions(void **state)
@@ -221,25 +211,17 @@ static void one_target_for_both_directions_refused(void **state)
  * nothing, never another offset. */
 static void truncated_library_finds_all_or_nothing(void **state)
 {
-	static uint8_t whole[1 << 16];
 	struct openssl_inner full, found;
-	char path[PATH_MAX];
-	ssize_t size;
-	int fd;
+	size_t size;
+	char *whole = fixture_bytes("openssl_shape_1.so", &size);
 	Elf *elf;
 
-	snprintf(path, sizeof(path), "%s/openssl_shape_1.so", test_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	size = read(fd, whole, sizeof(whole));
-	close(fd);
-	assert_true(size > 0 && size < (ssize_t)sizeof(whole));
-	elf = elf_memory((char *)whole, size);
+	elf = elf_memory(whole, size);
 	assert_non_null(elf);
 	openssl_inner_find(elf, &full);
 	elf_end(elf);
 	assert_int_not_equal(full.read, 0);
-	for (ssize_t cut = 0; cut < size; cut += 7) {
+	for (size_t cut = 0; cut < size; cut += 7) {
 		uint8_t *copy = malloc(cut ? cut : 1);
 
 		memcpy(copy, whole, cut);
@@ -252,11 +234,11 @@ static void truncated_library_finds_all_or_nothing(void **state)
 		}
 		free(copy);
 	}
+	free(whole);
 }
 
 int main(int argc, char **argv)
 {
-	static char self[PATH_MAX];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(forwarder_shapes),
 		cmocka_unit_test(forwarder_that_touches_arguments_is_refused),
@@ -272,10 +254,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(truncated_library_finds_all_or_nothing),
 	};
 
-	/* the fixtures are built beside this test */
-	snprintf(self, sizeof(self), "%s", argv[0]);
-	test_dir = dirname(self);
-	if (elf_version(EV_CURRENT) == EV_NONE)
+	if (fixtures_init(argv[0]))
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
